@@ -1,0 +1,38 @@
+/**
+ * The process edge: real streams, the real clock, signals. Everything below it
+ * receives these as an IO value.
+ */
+import { main } from './cli.js';
+import type { IO } from './output.js';
+import { abortableSleep } from './sleep.js';
+
+const controller = new AbortController();
+let signals = 0;
+const onSignal = (name: NodeJS.Signals) => {
+  signals++;
+  // The first signal lets the running command stop cleanly (spinner, temp files);
+  // a second one means now.
+  if (signals > 1) process.exit(130);
+  controller.abort(new Error(name));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+// A reader that goes away (`| head`) is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+});
+
+const io: IO = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stderrIsTTY: Boolean(process.stderr.isTTY),
+  stdin: process.stdin,
+  env: process.env,
+  now: () => Date.now(),
+  sleep: abortableSleep,
+  signal: controller.signal,
+};
+
+const code = await main(process.argv.slice(2), io);
+// Keep-alive sockets would hold the process open for their timeout: leave now.
+process.exit(code);

@@ -1,0 +1,116 @@
+/**
+ * One error type for everything that can go wrong, so that callers branch on
+ * `kind` instead of on message text, and so that exit codes have one source.
+ */
+export type ErrorKind =
+  /** Local input is wrong; nothing was sent. */
+  | 'usage'
+  /** No key, or the service refused the key. */
+  | 'auth'
+  /** The service says a parameter is wrong. */
+  | 'validation'
+  | 'not_found'
+  | 'rate_limit'
+  /** Not enough credits, or the operation is not allowed for this key. */
+  | 'permission'
+  /** Any other refusal by the service. */
+  | 'api_error'
+  /** The task (or the reply to a message) finished as failed. */
+  | 'task_failed'
+  /** The service could not be reached, or the connection broke. */
+  | 'network'
+  /** The service answered with something that is not the contract. */
+  | 'protocol'
+  /** One request took longer than its timeout. */
+  | 'timeout'
+  /** We stopped waiting for a task or a reply; it may still finish. */
+  | 'wait_timeout'
+  /** The user pressed Ctrl-C or the process got SIGTERM. */
+  | 'interrupted';
+
+export interface AnyGenErrorInit {
+  kind: ErrorKind;
+  message: string;
+  hint?: string;
+  status?: number;
+  code?: number;
+  requestId?: string;
+  endpoint?: string;
+  retryable?: boolean;
+  /** Seconds the server asked us to wait (Retry-After). */
+  retryAfter?: number;
+  /** True when the request may have reached the server (matters for non-idempotent calls). */
+  sent?: boolean;
+  cause?: unknown;
+}
+
+export class AnyGenError extends Error {
+  override readonly name = 'AnyGenError';
+  readonly kind: ErrorKind;
+  readonly hint: string | undefined;
+  readonly status: number | undefined;
+  readonly code: number | undefined;
+  readonly requestId: string | undefined;
+  readonly endpoint: string | undefined;
+  readonly retryable: boolean;
+  readonly retryAfter: number | undefined;
+  readonly sent: boolean;
+
+  constructor(init: AnyGenErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.kind = init.kind;
+    this.hint = init.hint;
+    this.status = init.status;
+    this.code = init.code;
+    this.requestId = init.requestId;
+    this.endpoint = init.endpoint;
+    this.retryable = init.retryable ?? false;
+    this.retryAfter = init.retryAfter;
+    this.sent = init.sent ?? true;
+  }
+
+  /** What `--json` prints under `error`, and what `JSON.stringify` shows. */
+  toJSON(): { type: ErrorKind; message: string; hint?: string; code?: number; request_id?: string } {
+    return {
+      type: this.kind,
+      message: this.message,
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+      ...(this.code === undefined ? {} : { code: this.code }),
+      ...(this.requestId === undefined ? {} : { request_id: this.requestId }),
+    };
+  }
+}
+
+export function usageError(message: string, hint?: string): AnyGenError {
+  return new AnyGenError({ kind: 'usage', message, sent: false, ...(hint ? { hint } : {}) });
+}
+
+export function isAnyGenError(value: unknown): value is AnyGenError {
+  return value instanceof AnyGenError;
+}
+
+/** Server codes from the contract, mapped onto kinds. */
+export function kindForServerCode(code: number | undefined, status: number): ErrorKind {
+  if (code !== undefined) {
+    if (code === 100004001) return 'validation';
+    if (code === 100004002) return 'not_found';
+    if (code === 100004003 || code === 100004004) return 'auth';
+    if (code === 100004006 || code === 100004012) return 'rate_limit';
+    if (code === 100006029) return 'permission';
+    if (code >= 100004000 && code < 100005000) return 'api_error';
+    if (code >= 100005000) return 'api_error';
+  }
+  // The contract's 100004003 (invalid key) arrives as 403, so a bare 403 is a key problem too.
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 402) return 'permission';
+  if (status === 404) return 'not_found';
+  if (status === 429) return 'rate_limit';
+  if (status === 400 || status === 422) return 'validation';
+  return 'api_error';
+}
+
+/** Is it worth asking again (for a request that is safe to repeat)? */
+export function isTransient(kind: ErrorKind, status: number | undefined): boolean {
+  if (kind === 'network' || kind === 'timeout' || kind === 'rate_limit') return true;
+  return status !== undefined && status >= 500;
+}

@@ -1,0 +1,415 @@
+/**
+ * Calls to the AnyGen API: no redirects, per-call timeouts, retries only where safe,
+ * answers checked against a schema, and every failure turned into an AnyGenError
+ * that carries the request id and never the key.
+ */
+import { Readable } from 'node:stream';
+import type * as z from 'zod/mini';
+import { abortableSleep } from '../sleep.js';
+import { AnyGenError, type ErrorKind, isTransient, kindForServerCode } from './errors.js';
+import { HttpTransportError, send } from './http.js';
+import { describeIssue } from './schemas.js';
+
+export interface Timeouts {
+  upload: number;
+  prepare: number;
+  create: number;
+  read: number;
+  download: number;
+}
+
+/** Milliseconds, as the reference client uses them. */
+export const DEFAULT_TIMEOUTS: Timeouts = {
+  upload: 60_000,
+  prepare: 120_000,
+  create: 30_000,
+  read: 30_000,
+  download: 120_000,
+};
+
+/** One line per request for `--verbose`; carries no key and no body. */
+export interface RequestLog {
+  method: string;
+  url: string;
+  status?: number;
+  requestId?: string;
+  ms: number;
+  error?: string;
+  attempt: number;
+}
+
+export interface RetryPolicy {
+  /** Further tries after the first. */
+  retries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 2, baseDelayMs: 500, maxDelayMs: 8_000 };
+
+export interface TransportOptions {
+  baseUrl: string;
+  apiKey: string;
+  userAgent: string;
+  headers?: Record<string, string>;
+  timeouts?: Partial<Timeouts>;
+  retry?: Partial<RetryPolicy>;
+  onRequest?: (log: RequestLog) => void;
+  /** For tests: how to wait between retries. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface CallSpec<T> {
+  /** Names the call in errors: `create task`, `get task`, … */
+  endpoint: string;
+  method: 'GET' | 'POST';
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  json?: unknown;
+  /** A body made fresh for each try (uploads stream from disk). */
+  body?: () => { stream: AsyncIterable<Uint8Array>; length: number; contentType: string };
+  schema: z.ZodMiniType<T>;
+  timeout: keyof Timeouts;
+  /**
+   * Safe to repeat once the request may have reached the server. Create, prepare and
+   * send-message are not: a repeat could spend credits or post a message twice.
+   */
+  idempotent: boolean;
+  signal?: AbortSignal;
+  /** Overrides the policy's retry count for this call (the wait loop retries itself). */
+  retries?: number;
+  /** Caps this call's timeout, so that one read cannot outlast a wait's deadline. */
+  timeoutCapMs?: number;
+}
+
+export interface CallResult<T> {
+  data: T;
+  requestId: string | undefined;
+  status: number;
+}
+
+/** Largest API answer we read; anything bigger is not the contract. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+export function bearer(apiKey: string): string {
+  return apiKey.startsWith('Bearer ') ? apiKey : `Bearer ${apiKey}`;
+}
+
+export class Transport {
+  readonly baseUrl: URL;
+  private readonly origin: string;
+  private readonly prefix: string;
+  private readonly apiKey: string;
+  private readonly headers: Record<string, string>;
+  private readonly timeouts: Timeouts;
+  private readonly retry: RetryPolicy;
+  private readonly opts: TransportOptions;
+
+  constructor(opts: TransportOptions) {
+    this.opts = opts;
+    this.baseUrl = new URL(opts.baseUrl);
+    this.origin = this.baseUrl.origin;
+    this.prefix = this.baseUrl.pathname.replace(/\/+$/, '');
+    this.apiKey = opts.apiKey;
+    this.headers = opts.headers ?? {};
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+  }
+
+  get authToken(): string {
+    return bearer(this.apiKey);
+  }
+
+  /** Removes the key from text that came back from the server or from a library. */
+  redact(text: string): string {
+    const raw = this.apiKey.replace(/^Bearer /, '');
+    if (raw.length < 4) return text;
+    return text.split(raw).join('sk-***');
+  }
+
+  async call<T>(spec: CallSpec<T>): Promise<CallResult<T>> {
+    const retries = spec.retries ?? this.retry.retries;
+    const sleep = this.opts.sleep ?? abortableSleep;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(spec, attempt);
+      } catch (err) {
+        if (!(err instanceof AnyGenError)) throw err;
+        const mayRepeat = spec.idempotent ? err.retryable : err.retryable && !err.sent;
+        if (!mayRepeat || attempt > retries || spec.signal?.aborted) throw err;
+        const backoff = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+        const wait = err.retryAfter !== undefined ? Math.min(err.retryAfter * 1000, 60_000) : backoff;
+        await sleep(wait, spec.signal);
+        if (spec.signal?.aborted) throw interrupted(spec.endpoint);
+      }
+    }
+  }
+
+  private async once<T>(spec: CallSpec<T>, attempt: number): Promise<CallResult<T>> {
+    const timeoutMs = Math.max(1, Math.min(this.timeouts[spec.timeout], spec.timeoutCapMs ?? Infinity));
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(), timeoutMs);
+    const signal = spec.signal ? AbortSignal.any([spec.signal, timer.signal]) : timer.signal;
+    const path = this.prefix + spec.path + queryString(spec.query);
+    const started = performance.now();
+    const log = (extra: Partial<RequestLog>) =>
+      this.opts.onRequest?.({
+        method: spec.method,
+        url: this.origin + path,
+        ms: Math.round(performance.now() - started),
+        attempt,
+        ...extra,
+      });
+
+    const headers: Record<string, string> = {
+      ...this.headers,
+      'user-agent': this.opts.userAgent,
+      accept: 'application/json',
+      authorization: this.authToken,
+    };
+    let body: string | Readable | undefined;
+    if (spec.json !== undefined) {
+      body = JSON.stringify(spec.json);
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    } else if (spec.body) {
+      const made = spec.body();
+      body = Readable.from(made.stream, { objectMode: false });
+      headers['content-type'] = made.contentType;
+      headers['content-length'] = String(made.length);
+    }
+
+    let res: Awaited<ReturnType<typeof send>>;
+    let text: string;
+    try {
+      res = await send({
+        url: new URL(this.origin + path),
+        method: spec.method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        signal,
+      });
+      text = await readText(res.body, MAX_ANSWER_BYTES);
+    } catch (err) {
+      const error = this.transportError(err, spec, timeoutMs, timer.signal.aborted);
+      log({ error: error.message });
+      throw error;
+    } finally {
+      clearTimeout(timeout);
+    }
+
+    const requestId = headerValue(res.headers['x-request-id']);
+    log({ status: res.status, ...(requestId ? { requestId } : {}) });
+    return this.interpret(spec, res.status, res.headers, text, requestId);
+  }
+
+  private interpret<T>(
+    spec: CallSpec<T>,
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+    text: string,
+    requestId: string | undefined,
+  ): CallResult<T> {
+    const where = `${spec.endpoint} (${spec.method} ${spec.path.split('?')[0]})`;
+    const tail = (extra: string[] = []) => {
+      const parts = [`HTTP ${status}`, ...extra];
+      if (requestId) parts.push(`request id ${requestId}`);
+      return ` (${parts.join(', ')})`;
+    };
+    const base = { status, endpoint: spec.endpoint, ...(requestId ? { requestId } : {}) };
+
+    if (status >= 300 && status < 400) {
+      throw new AnyGenError({
+        ...base,
+        kind: 'protocol',
+        message: `${where} answered with a redirect, which is not followed for API calls${tail()}`,
+        hint: 'Check ANYGEN_BASE_URL: it should be the API origin, such as https://www.anygen.io',
+      });
+    }
+
+    let parsed: unknown;
+    let isJson = false;
+    if (text.trim() !== '') {
+      try {
+        parsed = JSON.parse(text);
+        isJson = true;
+      } catch {
+        // Reported below with the status.
+      }
+    }
+
+    const serverMessage = isJson ? errorText(parsed) : undefined;
+    const serverCode = isJson ? errorCode(parsed) : undefined;
+
+    if (status !== 200) {
+      const kind: ErrorKind = kindForServerCode(serverCode, status);
+      const retryAfter = parseRetryAfter(headerValue(headers['retry-after']));
+      const what = serverMessage ? this.redact(serverMessage) : statusPhrase(status);
+      throw new AnyGenError({
+        ...base,
+        kind,
+        message: `${where} failed: ${what}${tail(serverCode !== undefined ? [`code ${serverCode}`] : [])}`,
+        ...(serverCode !== undefined ? { code: serverCode } : {}),
+        ...hintFor(kind),
+        retryable: isTransient(kind, status),
+        ...(retryAfter !== undefined ? { retryAfter } : {}),
+      });
+    }
+
+    if (!isJson) {
+      const what = text.trim() === '' ? 'an empty body' : 'a body that is not JSON';
+      throw new AnyGenError({
+        ...base,
+        kind: 'protocol',
+        message: `${where} answered with ${what}${tail()}`,
+        retryable: false,
+      });
+    }
+
+    if (isRecord(parsed) && parsed.success === false) {
+      const kind = kindForServerCode(serverCode, status);
+      throw new AnyGenError({
+        ...base,
+        kind,
+        message: `${where} was refused: ${this.redact(serverMessage ?? 'no reason given')}${tail(
+          serverCode !== undefined ? [`code ${serverCode}`] : [],
+        )}`,
+        ...(serverCode !== undefined ? { code: serverCode } : {}),
+        ...hintFor(kind),
+        retryable:
+          kind === 'rate_limit' || (serverCode !== undefined && serverCode >= 100005000 && serverCode !== 100006029),
+      });
+    }
+
+    const checked = spec.schema.safeParse(parsed);
+    if (!checked.success) {
+      throw new AnyGenError({
+        ...base,
+        kind: 'protocol',
+        message: `${where} answered with an unexpected shape: ${describeIssue(checked.error)}${tail()}`,
+        retryable: false,
+      });
+    }
+    return { data: checked.data, requestId, status };
+  }
+
+  private transportError(err: unknown, spec: CallSpec<unknown>, timeoutMs: number, timedOut: boolean): AnyGenError {
+    if (err instanceof AnyGenError) return err;
+    const base = { endpoint: spec.endpoint };
+    if (spec.signal?.aborted) return interrupted(spec.endpoint);
+    if (timedOut) {
+      return new AnyGenError({
+        ...base,
+        kind: 'timeout',
+        message: `${spec.endpoint} got no complete answer within ${formatSeconds(timeoutMs)}`,
+        retryable: true,
+      });
+    }
+    const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : '';
+    const detail = err instanceof Error ? this.redact(err.message) : String(err);
+    // No connection was ever made: repeating cannot post or spend anything twice.
+    const notSent = err instanceof HttpTransportError && err.beforeSend;
+    return new AnyGenError({
+      ...base,
+      kind: 'network',
+      message: `${spec.endpoint}: could not talk to ${this.origin}: ${detail}${code && !detail.includes(code) ? ` (${code})` : ''}`,
+      hint: notSent ? 'Check your network connection and ANYGEN_BASE_URL.' : undefined,
+      retryable: true,
+      sent: !notSent,
+    });
+  }
+}
+
+export function interrupted(endpoint?: string): AnyGenError {
+  return new AnyGenError({
+    kind: 'interrupted',
+    message: 'Interrupted',
+    ...(endpoint ? { endpoint } : {}),
+  });
+}
+
+function hintFor(kind: ErrorKind): { hint?: string } {
+  switch (kind) {
+    case 'auth':
+      return { hint: 'Check your API key (it looks like sk-…): anygen-image config get api_key' };
+    case 'permission':
+      return { hint: 'Your account may be out of credits or not allowed this operation.' };
+    case 'rate_limit':
+      return { hint: 'Too many requests: wait a moment and try again.' };
+    default:
+      return {};
+  }
+}
+
+async function readText(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      throw new AnyGenError({ kind: 'protocol', message: `answer larger than ${limit} bytes`, retryable: false });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function queryString(query: CallSpec<unknown>['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Retry-After in seconds, from either of its two forms. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function errorText(v: unknown): string | undefined {
+  if (!isRecord(v)) return undefined;
+  const e = v.error ?? v.message ?? v.msg;
+  if (typeof e === 'string') return e;
+  if (isRecord(e) && typeof e.message === 'string') return e.message;
+  return undefined;
+}
+
+function errorCode(v: unknown): number | undefined {
+  if (!isRecord(v)) return undefined;
+  const c = v.code ?? (isRecord(v.error) ? v.error.code : undefined);
+  if (typeof c === 'number' && Number.isFinite(c)) return c;
+  if (typeof c === 'string' && /^\d+$/.test(c)) return Number(c);
+  return undefined;
+}
+
+function statusPhrase(status: number): string {
+  const phrases: Record<number, string> = {
+    400: 'bad request',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'not found',
+    429: 'too many requests',
+    500: 'internal server error',
+    502: 'bad gateway',
+    503: 'service unavailable',
+    504: 'gateway timeout',
+  };
+  return phrases[status] ?? 'unexpected status';
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}

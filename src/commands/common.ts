@@ -1,0 +1,166 @@
+/**
+ * Pieces several commands share: option checks, waiting for a task, and turning a
+ * finished task into downloads and a result.
+ */
+import { type AnyGenClient, userAgent } from '../client/client.js';
+import { type Downloaded, downloadFile } from '../client/download.js';
+import { AnyGenError, usageError } from '../client/errors.js';
+import type { OutputFile, Task } from '../client/schemas.js';
+import type { CommandContext } from '../context.js';
+import { createProgress, type HumanLine } from '../output.js';
+import type { TaskResult } from '../results.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS, waitUntil } from '../wait.js';
+
+export function intOption(name: string, value: string | undefined, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const text = String(value).trim();
+  if (!/^-?\d+$/.test(text)) throw usageError(`${name} must be a whole number, not ${JSON.stringify(value)}`);
+  const n = Number(text);
+  if (n < min || n > max) throw usageError(`${name} must be between ${min} and ${max}, not ${n}`);
+  return n;
+}
+
+/** Seconds, possibly fractional, for --timeout and --interval. */
+export function secondsOption(name: string, value: string | undefined, min: number, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  const text = String(value).trim();
+  if (!/^\d+(\.\d+)?$/.test(text))
+    throw usageError(`${name} must be a number of seconds, not ${JSON.stringify(value)}`);
+  const n = Number(text);
+  if (n < min) throw usageError(`${name} must be at least ${min} second${min === 1 ? '' : 's'}, not ${n}`);
+  return Math.round(n * 1000);
+}
+
+export interface WaitFlags {
+  timeout?: string;
+  interval?: string;
+}
+
+export function waitTimes(flags: WaitFlags): { intervalMs: number; timeoutMs: number } {
+  return {
+    intervalMs: secondsOption('--interval', flags.interval, 1, DEFAULT_INTERVAL_MS),
+    timeoutMs: secondsOption('--timeout', flags.timeout, 1, DEFAULT_TIMEOUT_MS),
+  };
+}
+
+export function resumeCommand(taskId: string, outputDir?: string): string {
+  return `npx anygen-image poll --task-id ${taskId}${outputDir ? ` --output ${shellQuote(outputDir)}` : ''}`;
+}
+
+function shellQuote(s: string): string {
+  return /^[\w./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function taskUrlOf(task: Task, baseUrl: string): string {
+  return task.output?.task_url || `${baseUrl}/task/${task.task_id}`;
+}
+
+/** Poll until the task completes; a failed task, the cap or Ctrl-C end it with the matching error. */
+export async function waitForTask(
+  ctx: CommandContext,
+  client: AnyGenClient,
+  taskId: string,
+  times: { intervalMs: number; timeoutMs: number },
+  outputDir?: string,
+): Promise<Task> {
+  const progress = await createProgress(ctx.out, `Waiting for task ${taskId}`);
+  const taskUrl = `${client.baseUrl.origin}/task/${taskId}`;
+  try {
+    const task = await waitUntil(
+      async (o) => (await client.getTask(taskId, { ...o, retries: 0 })).data,
+      (t) => ({
+        status: t.status,
+        progress: t.progress ?? undefined,
+        done: t.status === 'completed' || t.status === 'failed',
+      }),
+      {
+        ...times,
+        now: ctx.io.now,
+        sleep: ctx.io.sleep,
+        signal: ctx.io.signal,
+        onEvent: (e) => progress.event(e.type === 'retry' ? { ...e, error: { message: e.error.message } } : e),
+      },
+    );
+    progress.stop();
+    if (task.status === 'failed') {
+      const reason = typeof task.error === 'string' && task.error ? task.error : 'no reason given';
+      throw new AnyGenError({
+        kind: 'task_failed',
+        message: `Task ${taskId} failed: ${reason}`,
+        hint: `Details: ${taskUrlOf(task, client.baseUrl.origin)}`,
+      });
+    }
+    return task;
+  } catch (err) {
+    progress.stop();
+    if (err instanceof AnyGenError && (err.kind === 'wait_timeout' || err.kind === 'interrupted')) {
+      const what = err.kind === 'interrupted' ? `Stopped waiting for task ${taskId}` : err.message;
+      throw new AnyGenError({
+        kind: err.kind,
+        message: `${what}; it may still finish`,
+        hint: `Task URL: ${taskUrl}\nResume with: ${resumeCommand(taskId, outputDir)}`,
+      });
+    }
+    throw err;
+  }
+}
+
+/** The files a completed task offers: `output.files`, else `file_url`/`file_name`. */
+export function taskFiles(task: Task): { url: string; name: string | null }[] {
+  const files: OutputFile[] = task.output?.files ?? [];
+  if (files.length > 0) return files.map((f) => ({ url: f.url, name: f.name ?? null }));
+  const url = task.output?.file_url;
+  return url ? [{ url, name: task.output?.file_name ?? null }] : [];
+}
+
+export async function downloadAll(
+  ctx: CommandContext,
+  client: AnyGenClient,
+  items: { url: string; name: string | null }[],
+  outputDir: string,
+): Promise<Downloaded[]> {
+  const done: Downloaded[] = [];
+  for (const item of items) {
+    ctx.out.info(`Downloading ${item.name ?? item.url}…`);
+    done.push(
+      await downloadFile({
+        url: item.url,
+        name: item.name,
+        outputDir,
+        policy: { trustedOrigin: client.baseUrl.origin },
+        userAgent: userAgent(),
+        signal: ctx.io.signal,
+      }),
+    );
+  }
+  return done;
+}
+
+export function taskResult(task: Task, baseUrl: string, downloads: Downloaded[]): TaskResult {
+  return {
+    task_id: task.task_id,
+    status: task.status,
+    progress: task.progress ?? null,
+    task_url: taskUrlOf(task, baseUrl),
+    thumbnail_url: task.output?.thumbnail_url ?? null,
+    files: taskFiles(task),
+    downloads,
+  };
+}
+
+export function humanTask(r: TaskResult): HumanLine[] {
+  return [
+    ['Status', r.status],
+    ['Task ID', r.task_id],
+    ['Task URL', r.task_url],
+    ['Thumbnail URL', r.thumbnail_url],
+    ...r.files.map((f): HumanLine => ['File URL', f.url]),
+    ...r.downloads.map((d): HumanLine => ['Local file', d.path]),
+  ];
+}
+
+/** Task ids are checked before anything is sent (the client checks too; this names the flag). */
+export function requireText(name: string, value: string | undefined): string {
+  if (value === undefined || value.trim() === '') throw usageError(`${name} is required and may not be empty`);
+  return value;
+}

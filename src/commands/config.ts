@@ -1,0 +1,57 @@
+/** `config set|get|delete|path`: the shared config file, no network. */
+import { checkConfigKey, maskKey, updateConfig } from '../config.js';
+import type { CommandContext } from '../context.js';
+import type { HumanLine } from '../output.js';
+import { ConfigDeleteResult, ConfigGetResult, ConfigPathResult, ConfigSetResult } from '../results.js';
+
+function shown(key: string, value: unknown): unknown {
+  return key === 'api_key' && typeof value === 'string' ? maskKey(value) : value;
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+export async function set(ctx: CommandContext, key: string, value: string) {
+  const k = checkConfigKey(key);
+  await updateConfig(ctx.configPath, (data) => {
+    data[k] = value;
+  });
+  const result: ConfigSetResult = { key: k, value: text(shown(k, value)), path: ctx.configPath };
+  ctx.out.result(ConfigSetResult, result, [`Set ${k} = ${result.value}`]);
+}
+
+export async function get(ctx: CommandContext, key?: string) {
+  const data = ctx.config();
+  const values: Record<string, unknown> = {};
+  const lines: HumanLine[] = [];
+  if (key !== undefined) {
+    const k = checkConfigKey(key);
+    const v = data[k];
+    if (v !== undefined && v !== null && v !== '') values[k] = shown(k, v);
+    lines.push(k in values ? `${k} = ${text(values[k])}` : `${k} is not set`);
+  } else {
+    for (const [k, v] of Object.entries(data)) values[k] = shown(k, v);
+    for (const [k, v] of Object.entries(values)) lines.push(`${k} = ${text(v)}`);
+    if (lines.length === 0) lines.push('No config set');
+  }
+  ctx.out.result(ConfigGetResult, { path: ctx.configPath, values }, lines);
+}
+
+export async function remove(ctx: CommandContext, key: string) {
+  const k = checkConfigKey(key);
+  let deleted = false;
+  if (k in ctx.config()) {
+    await updateConfig(ctx.configPath, (data) => {
+      deleted = k in data;
+      delete data[k];
+    });
+  }
+  ctx.out.result(ConfigDeleteResult, { key: k, deleted, path: ctx.configPath }, [
+    deleted ? `Deleted ${k}` : `${k} was not set`,
+  ]);
+}
+
+export async function path(ctx: CommandContext) {
+  ctx.out.result(ConfigPathResult, { path: ctx.configPath }, [`Config file: ${ctx.configPath}`]);
+}

@@ -1,0 +1,119 @@
+/** `create` (optionally waiting and downloading) and `run` (create, wait, download). */
+import { OPERATIONS } from '../client/client.js';
+import { usageError } from '../client/errors.js';
+import type { CommandContext, NetworkOptions } from '../context.js';
+import type { HumanLine } from '../output.js';
+import { CreateResult, TaskResult } from '../results.js';
+import {
+  downloadAll,
+  humanTask,
+  requireText,
+  taskFiles,
+  taskResult,
+  type WaitFlags,
+  waitForTask,
+  waitTimes,
+} from './common.js';
+
+export interface CreateOptions extends NetworkOptions, WaitFlags {
+  operation?: string;
+  prompt?: string;
+  fileToken?: string[];
+  language?: string;
+  exportFormat?: string;
+  wait?: boolean;
+  output?: string;
+}
+
+const LANGUAGES = ['zh-CN', 'en-US'];
+
+/** `ai-designer` is how the skill text writes it; the service's name has the underscore. */
+export function normalizeOperation(value: string | undefined): string {
+  const op = (value ?? 'ai_designer').trim().toLowerCase().replace(/-/g, '_');
+  if (!(OPERATIONS as readonly string[]).includes(op)) {
+    throw usageError(
+      `Unknown operation ${JSON.stringify(value)}`,
+      `Use ai_designer for images (also accepted: ${OPERATIONS.slice(1).join(', ')}).`,
+    );
+  }
+  return op;
+}
+
+export function normalizeLanguage(value: unknown, from: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const match = LANGUAGES.find((l) => l.toLowerCase() === String(value).trim().toLowerCase());
+  if (!match) throw usageError(`${from} must be one of ${LANGUAGES.join(', ')}, not ${JSON.stringify(value)}`);
+  return match;
+}
+
+interface Plan {
+  operation: string;
+  prompt: string;
+  language: string | undefined;
+  fileTokens: string[];
+  exportFormat: string | undefined;
+}
+
+function plan(ctx: CommandContext, opts: CreateOptions): Plan {
+  const operation = normalizeOperation(opts.operation);
+  const prompt = requireText('--prompt', opts.prompt).trim();
+  const language =
+    opts.language !== undefined
+      ? normalizeLanguage(opts.language, '--language')
+      : normalizeLanguage(ctx.config().default_language, `default_language in ${ctx.configPath}`);
+  const fileTokens = (opts.fileToken ?? []).map((t) => requireText('--file-token', t).trim());
+  if (opts.output !== undefined) requireText('--output', opts.output);
+  return { operation, prompt, language, fileTokens, exportFormat: opts.exportFormat?.trim() || undefined };
+}
+
+async function createTask(ctx: CommandContext, opts: CreateOptions, p: Plan) {
+  const client = await ctx.client(opts);
+  ctx.out.info('Creating task…');
+  const { data, requestId } = await client.createTask(
+    {
+      operation: p.operation,
+      prompt: p.prompt,
+      ...(p.language ? { language: p.language } : {}),
+      ...(p.exportFormat ? { exportFormat: p.exportFormat } : {}),
+      fileTokens: p.fileTokens,
+    },
+    { signal: ctx.io.signal },
+  );
+  const taskUrl = data.task_url || `${client.baseUrl.origin}/task/${data.task_id}`;
+  return { client, taskId: data.task_id, taskUrl, requestId: requestId ?? null };
+}
+
+export async function run(ctx: CommandContext, opts: CreateOptions) {
+  const p = plan(ctx, opts);
+  if (opts.output !== undefined && !opts.wait) {
+    throw usageError('--output needs --wait (or use: anygen-image run … --output DIR)');
+  }
+  const times = waitTimes(opts);
+  const created = await createTask(ctx, opts, p);
+  const lines: HumanLine[] = [
+    ['Task ID', created.taskId],
+    ['Task URL', created.taskUrl],
+  ];
+  const result: CreateResult = { task_id: created.taskId, task_url: created.taskUrl, request_id: created.requestId };
+  if (opts.wait) {
+    // Say where the task is before the long wait, so an interrupted run still has it.
+    ctx.out.info(`Task ID: ${created.taskId}\nTask URL: ${created.taskUrl}`);
+    const task = await waitForTask(ctx, created.client, created.taskId, times, opts.output);
+    const downloads = opts.output ? await downloadAll(ctx, created.client, taskFiles(task), opts.output) : [];
+    result.task = taskResult(task, created.client.baseUrl.origin, downloads);
+    lines.splice(0, lines.length, ...humanTask(result.task));
+  }
+  ctx.out.result(CreateResult, result, lines);
+}
+
+/** The Python script's `run`: create, wait, and download when --output is given. */
+export async function runAll(ctx: CommandContext, opts: CreateOptions) {
+  const p = plan(ctx, opts);
+  const times = waitTimes(opts);
+  const created = await createTask(ctx, opts, p);
+  ctx.out.info(`Task ID: ${created.taskId}\nTask URL: ${created.taskUrl}`);
+  const task = await waitForTask(ctx, created.client, created.taskId, times, opts.output);
+  const downloads = opts.output ? await downloadAll(ctx, created.client, taskFiles(task), opts.output) : [];
+  const result = taskResult(task, created.client.baseUrl.origin, downloads);
+  ctx.out.result(TaskResult, result, humanTask(result));
+}

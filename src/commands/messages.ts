@@ -1,0 +1,160 @@
+/** `send-message` and `get-messages`: the conversation with a finished task. */
+import { checkTaskId } from '../client/client.js';
+import { AnyGenError, usageError } from '../client/errors.js';
+import type { MessagesPage, TaskMessage } from '../client/schemas.js';
+import { checkUploadFile } from '../client/upload.js';
+import type { CommandContext, NetworkOptions } from '../context.js';
+import { createProgress, type HumanLine } from '../output.js';
+import { MessagesResult, ReplyResult, SendMessageResult } from '../results.js';
+import { waitUntil } from '../wait.js';
+import { intOption, requireText, type WaitFlags, waitTimes } from './common.js';
+
+export interface SendMessageOptions extends NetworkOptions {
+  taskId?: string;
+  message?: string;
+  file?: string[];
+  fileToken?: string[];
+}
+
+export async function send(ctx: CommandContext, opts: SendMessageOptions) {
+  const taskId = checkTaskId(requireText('--task-id', opts.taskId));
+  const content = requireText('--message', opts.message);
+  const tokens = (opts.fileToken ?? []).map((t) => requireText('--file-token', t).trim());
+  // Every file is checked before the first byte is sent, so one bad path sends nothing.
+  const files = [];
+  for (const path of opts.file ?? []) files.push(await checkUploadFile(path));
+  const client = await ctx.client(opts);
+  for (const f of files) {
+    ctx.out.info(`Uploading ${f.name} (${f.size} bytes)…`);
+    const { data } = await client.upload(f.path, { signal: ctx.io.signal });
+    ctx.out.info(`Uploaded ${f.name}`);
+    tokens.push(data.file_token);
+  }
+  const { data, requestId } = await client.sendMessage(
+    taskId,
+    { content, fileTokens: tokens },
+    { signal: ctx.io.signal },
+  );
+  const result: SendMessageResult = {
+    task_id: taskId,
+    message_id: data.message.id,
+    status: data.status ?? 'processing',
+    file_tokens: tokens,
+    request_id: requestId ?? null,
+  };
+  ctx.out.result(SendMessageResult, result, [
+    ['Message ID', result.message_id],
+    ['Status', result.status],
+  ]);
+}
+
+export interface GetMessagesOptions extends NetworkOptions, WaitFlags {
+  taskId?: string;
+  limit?: string;
+  cursor?: string;
+  wait?: boolean;
+  sinceId?: string;
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (content === undefined || content === null) return '';
+  return JSON.stringify(content);
+}
+
+function messageView(m: TaskMessage) {
+  return { id: m.id, role: m.role, status: m.status ?? null, content: m.content ?? null };
+}
+
+function snapshotView(page: MessagesPage) {
+  const s = page.task_snapshot;
+  return s
+    ? { status: s.status ?? null, content_version: s.content_version ?? null, can_export: s.can_export ?? null }
+    : null;
+}
+
+export async function get(ctx: CommandContext, opts: GetMessagesOptions) {
+  const taskId = checkTaskId(requireText('--task-id', opts.taskId));
+  const limit = intOption('--limit', opts.limit, 1, 100, 10);
+  if (opts.wait) return waitForReply(ctx, opts, taskId, limit);
+  if (opts.sinceId !== undefined) throw usageError('--since-id goes with --wait');
+  const client = await ctx.client(opts);
+  const { data } = await client.getMessages(
+    taskId,
+    { limit, ...(opts.cursor ? { cursor: opts.cursor } : {}) },
+    { signal: ctx.io.signal },
+  );
+  const result: MessagesResult = {
+    task_id: taskId,
+    messages: data.messages.map(messageView),
+    task_snapshot: snapshotView(data),
+    has_more: data.has_more ?? false,
+    cursor: data.cursor ?? null,
+  };
+  const lines: HumanLine[] = [`Messages (${result.messages.length}):`];
+  for (const m of data.messages) {
+    lines.push(`  [${m.role}] (id=${m.id}, status=${m.status ?? '?'}): ${contentText(m.content)}`);
+  }
+  if (result.task_snapshot) {
+    lines.push(
+      `Task snapshot: status=${result.task_snapshot.status}, content_version=${String(result.task_snapshot.content_version)}, can_export=${result.task_snapshot.can_export}`,
+    );
+  }
+  if (result.has_more && result.cursor) lines.push(`More messages: --cursor ${result.cursor}`);
+  ctx.out.result(MessagesResult, result, lines);
+}
+
+async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskId: string, limit: number) {
+  if (opts.cursor !== undefined) throw usageError('--cursor cannot be used with --wait');
+  const sinceId = intOption('--since-id', opts.sinceId, 0, Number.MAX_SAFE_INTEGER, 0);
+  const times = waitTimes(opts);
+  const client = await ctx.client(opts);
+  const newer = (page: MessagesPage) =>
+    page.messages.filter(
+      (m) => m.role === 'assistant' && m.id > sinceId && (m.status === 'completed' || m.status === 'failed'),
+    );
+  const progress = await createProgress(ctx.out, `Waiting for the reply to message ${sinceId}`);
+  let page: MessagesPage;
+  try {
+    page = await waitUntil(
+      async (o) => (await client.getMessages(taskId, { limit }, { ...o, retries: 0 })).data,
+      (p) => {
+        const done = newer(p).length > 0;
+        const running = p.messages.find((m) => m.role === 'assistant' && m.id > sinceId);
+        return { status: done ? 'completed' : (running?.status ?? 'waiting for reply'), done };
+      },
+      {
+        ...times,
+        now: ctx.io.now,
+        sleep: ctx.io.sleep,
+        signal: ctx.io.signal,
+        onEvent: (e) => progress.event(e.type === 'retry' ? { ...e, error: { message: e.error.message } } : e),
+      },
+    );
+  } catch (err) {
+    if (err instanceof AnyGenError && (err.kind === 'wait_timeout' || err.kind === 'interrupted')) {
+      throw new AnyGenError({
+        kind: err.kind,
+        message: `${err.kind === 'interrupted' ? 'Stopped waiting for the reply' : err.message}; it may still arrive`,
+        hint: `Resume with: npx anygen-image get-messages --task-id ${taskId} --wait --since-id ${sinceId}`,
+      });
+    }
+    throw err;
+  } finally {
+    progress.stop();
+  }
+  // The newest finished reply is the answer to the latest message.
+  const reply = newer(page).sort((a, b) => b.id - a.id)[0] as TaskMessage;
+  if (reply.status === 'failed') {
+    throw new AnyGenError({
+      kind: 'task_failed',
+      message: `The reply failed: ${contentText(reply.content) || 'no reason given'}`,
+    });
+  }
+  const result: ReplyResult = { task_id: taskId, reply: messageView(reply), task_snapshot: snapshotView(page) };
+  ctx.out.result(ReplyResult, result, [
+    ['Message ID', reply.id],
+    ['Status', reply.status ?? 'completed'],
+    ['Reply', contentText(reply.content)],
+  ]);
+}

@@ -1,0 +1,65 @@
+/** `poll`, `download` and `thumbnail`: a task's outcome and its files. */
+import { checkTaskId } from '../client/client.js';
+import { AnyGenError } from '../client/errors.js';
+import type { CommandContext, NetworkOptions } from '../context.js';
+import { TaskResult } from '../results.js';
+import {
+  downloadAll,
+  humanTask,
+  requireText,
+  taskFiles,
+  taskResult,
+  type WaitFlags,
+  waitForTask,
+  waitTimes,
+} from './common.js';
+
+export interface PollOptions extends NetworkOptions, WaitFlags {
+  taskId?: string;
+  output?: string;
+}
+
+export async function poll(ctx: CommandContext, opts: PollOptions) {
+  const taskId = checkTaskId(requireText('--task-id', opts.taskId));
+  if (opts.output !== undefined) requireText('--output', opts.output);
+  const times = waitTimes(opts);
+  const client = await ctx.client(opts);
+  const task = await waitForTask(ctx, client, taskId, times, opts.output);
+  const downloads = opts.output ? await downloadAll(ctx, client, taskFiles(task), opts.output) : [];
+  const result = taskResult(task, client.baseUrl.origin, downloads);
+  ctx.out.result(TaskResult, result, humanTask(result));
+}
+
+async function completedTask(ctx: CommandContext, opts: PollOptions) {
+  const taskId = checkTaskId(requireText('--task-id', opts.taskId));
+  const output = requireText('--output', opts.output);
+  const client = await ctx.client(opts);
+  const { data: task } = await client.getTask(taskId, { signal: ctx.io.signal });
+  if (task.status !== 'completed') {
+    throw new AnyGenError({
+      kind: task.status === 'failed' ? 'task_failed' : 'api_error',
+      message: `Task ${taskId} is not completed (status: ${task.status})`,
+      hint: `Wait for it with: npx anygen-image poll --task-id ${taskId} --output ${output}`,
+    });
+  }
+  return { client, task, output };
+}
+
+export async function download(ctx: CommandContext, opts: PollOptions) {
+  const { client, task, output } = await completedTask(ctx, opts);
+  const files = taskFiles(task);
+  if (files.length === 0)
+    throw new AnyGenError({ kind: 'api_error', message: `Task ${task.task_id} has no file to download` });
+  const downloads = await downloadAll(ctx, client, files, output);
+  const result = taskResult(task, client.baseUrl.origin, downloads);
+  ctx.out.result(TaskResult, result, humanTask(result));
+}
+
+export async function thumbnail(ctx: CommandContext, opts: PollOptions) {
+  const { client, task, output } = await completedTask(ctx, opts);
+  const url = task.output?.thumbnail_url;
+  if (!url) throw new AnyGenError({ kind: 'api_error', message: `Task ${task.task_id} has no thumbnail` });
+  const downloads = await downloadAll(ctx, client, [{ url, name: `thumbnail_${task.task_id}.png` }], output);
+  const result = taskResult(task, client.baseUrl.origin, downloads);
+  ctx.out.result(TaskResult, result, humanTask(result));
+}

@@ -1,0 +1,101 @@
+/** `prepare`: the requirement dialogue, one turn per call, kept in a conversation file. */
+import { existsSync } from 'node:fs';
+import { usageError } from '../client/errors.js';
+import type { PrepareMessage } from '../client/schemas.js';
+import type { CommandContext, NetworkOptions } from '../context.js';
+import { type Conversation, checkSaveTarget, loadConversation, samePath, saveConversation } from '../conversation.js';
+import type { HumanLine } from '../output.js';
+import { PrepareResult } from '../results.js';
+
+export interface PrepareOptions extends NetworkOptions {
+  message?: string;
+  fileToken?: string[];
+  input?: string;
+  save?: string;
+  stdin?: boolean;
+}
+
+async function readStdin(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stream) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function run(ctx: CommandContext, opts: PrepareOptions) {
+  let message = opts.message;
+  if (opts.stdin) {
+    if (message !== undefined) throw usageError('Give the message with --message or --stdin, not both');
+    message = (await readStdin(ctx.io.stdin)).trim();
+  }
+  if (message !== undefined && message.trim() === '') throw usageError('The message is empty');
+
+  let previous: Conversation = { messages: [] };
+  if (opts.input !== undefined) {
+    const startsNew = opts.save !== undefined && samePath(opts.input, opts.save) && !existsSync(opts.input);
+    if (!startsNew) previous = loadConversation(opts.input);
+    else ctx.out.info(`Starting a new conversation in ${opts.input}`);
+  }
+  if (opts.save !== undefined) checkSaveTarget(opts.save);
+
+  const known = previous.file_tokens ?? [];
+  const given = (opts.fileToken ?? []).map((t) => t.trim()).filter(Boolean);
+  const fresh = given.filter((t, i) => !known.includes(t) && given.indexOf(t) === i);
+  const fileTokens = [...known, ...fresh];
+
+  const messages: PrepareMessage[] = [...previous.messages];
+  if (message !== undefined) {
+    messages.push({
+      role: 'user',
+      content: [{ type: 'text', text: message }, ...fresh.map((file_token) => ({ type: 'file', file_token }))],
+    });
+  }
+  if (messages.length === 0)
+    throw usageError('No message: give --message (or --stdin), or --input with a conversation');
+
+  const client = await ctx.client(opts);
+  const { data, requestId } = await client.prepare(
+    {
+      messages,
+      fileTokens,
+      prepareSessionId: previous.prepare_session_id ?? null,
+      baseSuggestedTaskParams: previous.suggested_task_params ?? null,
+    },
+    { signal: ctx.io.signal },
+  );
+
+  const suggested = data.suggested_task_params ?? previous.suggested_task_params ?? null;
+  const conversation: Conversation = {
+    ...previous,
+    messages: data.messages ?? messages,
+    file_tokens: fileTokens,
+    prepare_session_id: data.prepare_session_id ?? previous.prepare_session_id ?? null,
+    status: data.status,
+    suggested_task_params: suggested,
+  };
+  if (opts.save !== undefined) {
+    await saveConversation(opts.save, conversation);
+    ctx.out.info(`Conversation saved to ${opts.save}`);
+  }
+
+  const ready = data.status === 'ready';
+  const result: PrepareResult = {
+    status: data.status,
+    ready,
+    reply: data.reply ?? '',
+    prepare_session_id: conversation.prepare_session_id ?? null,
+    suggested_task_params: ready ? (suggested as Record<string, unknown> | null) : null,
+    file_tokens: fileTokens,
+    message_count: conversation.messages.length,
+    saved_to: opts.save ?? null,
+    request_id: requestId ?? null,
+  };
+  const lines: HumanLine[] = [`AnyGen: ${result.reply}`, ['Status', result.status]];
+  if (ready && suggested) {
+    lines.push(['Prompt', suggested.prompt ?? '']);
+    if (suggested.file_tokens?.length) lines.push(['File Tokens', suggested.file_tokens.join(', ')]);
+  } else if (opts.save !== undefined) {
+    ctx.out.info(`Continue with: npx anygen-image prepare --input ${opts.save} --message "…" --save ${opts.save}`);
+  }
+  ctx.out.result(PrepareResult, result, lines);
+}

@@ -1,0 +1,55 @@
+/** `sandbox`: run the local AnyGen until Ctrl-C. */
+import { usageError } from '../client/errors.js';
+import type { CommandContext } from '../context.js';
+import { parseFaults } from '../sandbox/faults.js';
+import { startSandbox } from '../sandbox/server.js';
+import { intOption } from './common.js';
+
+export interface SandboxCommandOptions {
+  port?: string;
+  host?: string;
+  key?: string;
+  reads?: string;
+  replyReads?: string;
+  faults?: string;
+}
+
+export async function run(ctx: CommandContext, opts: SandboxCommandOptions) {
+  const port = intOption('--port', opts.port, 0, 65_535, 0);
+  const readsToComplete = intOption('--reads', opts.reads, 0, 10_000, 3);
+  const replyReads = intOption('--reply-reads', opts.replyReads, 0, 10_000, 1);
+  if (opts.faults) {
+    try {
+      parseFaults(opts.faults);
+    } catch (err) {
+      throw usageError(`--faults: ${(err as Error).message}`);
+    }
+  }
+  let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+  try {
+    sandbox = await startSandbox({
+      port,
+      host: opts.host ?? '127.0.0.1',
+      ...(opts.key ? { apiKey: opts.key } : {}),
+      readsToComplete,
+      replyReads,
+      ...(opts.faults ? { faults: opts.faults } : {}),
+      log: (line) => ctx.out.info(line),
+    });
+  } catch (err) {
+    throw usageError(`Cannot start the sandbox: ${(err as Error).message}`);
+  }
+  const { stdout } = ctx.io;
+  stdout.write(`AnyGen sandbox listening on ${sandbox.url}\n`);
+  stdout.write(`API key: ${sandbox.apiKey}\n`);
+  stdout.write(
+    `Use it from another shell:\n  export ANYGEN_BASE_URL=${sandbox.url} ANYGEN_API_KEY=${sandbox.apiKey}\n`,
+  );
+  stdout.write('Press Ctrl-C to stop.\n');
+  await new Promise<void>((resolve) => {
+    if (ctx.io.signal.aborted) resolve();
+    ctx.io.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await sandbox.close();
+  ctx.out.info('Sandbox stopped.');
+}

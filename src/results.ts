@@ -1,0 +1,123 @@
+/**
+ * What each command prints under `--json`, besides `"success": true`. The renderer
+ * parses every result through its schema, so the documented fields are exactly the
+ * printed ones; `npm run docs` writes the README's table from these.
+ */
+import * as z from 'zod/mini';
+
+const Download = z.object({
+  path: z.string(),
+  url: z.string(),
+  bytes: z.number(),
+});
+
+const FileRef = z.object({ url: z.string(), name: z.nullable(z.string()) });
+
+export const ConfigSetResult = z.object({ key: z.string(), value: z.string(), path: z.string() });
+export const ConfigGetResult = z.object({
+  path: z.string(),
+  values: z.record(z.string(), z.unknown()),
+});
+export const ConfigDeleteResult = z.object({ key: z.string(), deleted: z.boolean(), path: z.string() });
+export const ConfigPathResult = z.object({ path: z.string() });
+
+export const UploadResult = z.object({
+  file_token: z.string(),
+  filename: z.nullable(z.string()),
+  file_size: z.nullable(z.number()),
+  request_id: z.nullable(z.string()),
+});
+
+export const PrepareResult = z.object({
+  status: z.string(),
+  ready: z.boolean(),
+  reply: z.string(),
+  prepare_session_id: z.nullable(z.string()),
+  suggested_task_params: z.nullable(z.record(z.string(), z.unknown())),
+  file_tokens: z.array(z.string()),
+  message_count: z.number(),
+  saved_to: z.nullable(z.string()),
+  request_id: z.nullable(z.string()),
+});
+
+export const TaskResult = z.object({
+  task_id: z.string(),
+  status: z.string(),
+  progress: z.nullable(z.number()),
+  task_url: z.string(),
+  thumbnail_url: z.nullable(z.string()),
+  files: z.array(FileRef),
+  downloads: z.array(Download),
+});
+
+export const CreateResult = z.object({
+  task_id: z.string(),
+  task_url: z.string(),
+  request_id: z.nullable(z.string()),
+  /** Present with --wait: the finished task. */
+  task: z.optional(TaskResult),
+});
+
+export const SendMessageResult = z.object({
+  task_id: z.string(),
+  message_id: z.number(),
+  status: z.string(),
+  file_tokens: z.array(z.string()),
+  request_id: z.nullable(z.string()),
+});
+
+const Message = z.object({
+  id: z.number(),
+  role: z.string(),
+  status: z.nullable(z.string()),
+  content: z.unknown(),
+});
+
+const Snapshot = z.nullable(
+  z.object({
+    status: z.nullable(z.string()),
+    content_version: z.unknown(),
+    can_export: z.nullable(z.boolean()),
+  }),
+);
+
+export const MessagesResult = z.object({
+  task_id: z.string(),
+  messages: z.array(Message),
+  task_snapshot: Snapshot,
+  has_more: z.boolean(),
+  cursor: z.nullable(z.string()),
+});
+
+export const ReplyResult = z.object({
+  task_id: z.string(),
+  reply: Message,
+  task_snapshot: Snapshot,
+});
+
+export type ConfigSetResult = z.infer<typeof ConfigSetResult>;
+export type ConfigGetResult = z.infer<typeof ConfigGetResult>;
+export type ConfigDeleteResult = z.infer<typeof ConfigDeleteResult>;
+export type ConfigPathResult = z.infer<typeof ConfigPathResult>;
+export type UploadResult = z.infer<typeof UploadResult>;
+export type PrepareResult = z.infer<typeof PrepareResult>;
+export type TaskResult = z.infer<typeof TaskResult>;
+export type CreateResult = z.infer<typeof CreateResult>;
+export type SendMessageResult = z.infer<typeof SendMessageResult>;
+export type MessagesResult = z.infer<typeof MessagesResult>;
+export type ReplyResult = z.infer<typeof ReplyResult>;
+
+/** Command → the schema of its `--json` result, for the README. */
+export const RESULT_SCHEMAS = {
+  'config set': ConfigSetResult,
+  'config get': ConfigGetResult,
+  'config delete': ConfigDeleteResult,
+  'config path': ConfigPathResult,
+  upload: UploadResult,
+  prepare: PrepareResult,
+  'create (add `task` with --wait)': CreateResult,
+  'poll, download, thumbnail, run': TaskResult,
+  'send-message': SendMessageResult,
+  'get-messages': MessagesResult,
+  'get-messages --wait': ReplyResult,
+} as const;
