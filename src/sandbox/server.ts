@@ -245,7 +245,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         sendJson(
           res,
           fault.status,
-          { success: false, error: `sandbox fault: HTTP ${fault.status}`, code: 100005001 },
+          { success: false, error: `sandbox fault: HTTP ${fault.status}`, code: faultCode(fault.status) },
           headers,
         );
         return true;
@@ -667,4 +667,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       });
     },
   };
+}
+
+/** The server code a real answer with this status would carry. */
+function faultCode(status: number): number | undefined {
+  if (status === 429) return 100004006;
+  return status >= 500 ? 100005001 : undefined;
 }

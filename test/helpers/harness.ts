@@ -1,0 +1,171 @@
+/**
+ * Shared by every suite: a sandbox on a loopback port, the CLI run in-process with
+ * captured IO and a virtual clock, the built binary spawned for real, temp folders.
+ * Every run is checked for the test key: no output of the suite may ever carry it.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli.js';
+import type { IO } from '../../src/output.js';
+import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/server.js';
+
+/** The key the sandbox accepts in tests; it must never appear in any output. */
+export const TEST_KEY = 'sk-test-7f3c9a1e5b2d4c6f8a0e';
+export const BIN = fileURLToPath(new URL('../../bin/anygen-image.js', import.meta.url));
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function assertNoKey(r: RunResult, key = TEST_KEY): void {
+  assert.ok(!r.stdout.includes(key), `stdout carries the key:\n${r.stdout}`);
+  assert.ok(!r.stderr.includes(key), `stderr carries the key:\n${r.stderr}`);
+}
+
+export function tempDir(t?: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'anygen-test-'));
+  t?.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function sandbox(t: { after(fn: () => unknown): void }, opts: SandboxOptions = {}): Promise<Sandbox> {
+  const s = await startSandbox({ apiKey: TEST_KEY, readsToComplete: 0, replyReads: 0, ...opts });
+  t.after(() => s.close());
+  return s;
+}
+
+/** Environment for a run: the sandbox's URL, a private config folder, and the key unless told otherwise. */
+export function envFor(s: Sandbox | undefined, configHome: string, extra: Record<string, string | undefined> = {}) {
+  return {
+    PATH: process.env.PATH,
+    HOME: configHome,
+    XDG_CONFIG_HOME: join(configHome, 'xdg'),
+    ...(s ? { ANYGEN_BASE_URL: s.url, ANYGEN_API_KEY: TEST_KEY } : {}),
+    ...extra,
+  } as Record<string, string | undefined>;
+}
+
+export interface InProcessOptions {
+  env: Record<string, string | undefined>;
+  stdin?: string;
+  signal?: AbortSignal;
+  stderrIsTTY?: boolean;
+  /** Virtual clock: sleeps advance it at once, and are recorded. */
+  virtualTime?: boolean;
+  /** Called with the written text as it arrives (to react to progress). */
+  onStderr?: (text: string) => void;
+  onStdout?: (text: string) => void;
+}
+
+export interface InProcessResult extends RunResult {
+  sleeps: number[];
+}
+
+/** Runs `main` in this process with captured streams. */
+export async function runCli(argv: string[], opts: InProcessOptions): Promise<InProcessResult> {
+  let stdout = '';
+  let stderr = '';
+  let clock = Date.now();
+  const sleeps: number[] = [];
+  const virtual = opts.virtualTime ?? true;
+  const io: IO = {
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+        opts.onStdout?.(s);
+        return true;
+      },
+    },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        opts.onStderr?.(s);
+        return true;
+      },
+    },
+    stderrIsTTY: opts.stderrIsTTY ?? false,
+    stdin: Readable.from([opts.stdin ?? '']),
+    env: opts.env,
+    now: () => (virtual ? clock : Date.now()),
+    sleep: async (ms, signal) => {
+      sleeps.push(ms);
+      if (virtual) {
+        clock += ms;
+        await new Promise((r) => setImmediate(r));
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    signal: opts.signal ?? new AbortController().signal,
+  };
+  const code = await main(argv, io);
+  const result = { code, stdout, stderr, sleeps };
+  assertNoKey(result);
+  return result;
+}
+
+export interface SpawnOptions {
+  env: Record<string, string | undefined>;
+  input?: string;
+  /** Called with stderr text as it arrives. */
+  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void;
+  onStdout?: (text: string, child: ReturnType<typeof spawn>) => void;
+  uid?: number;
+  gid?: number;
+}
+
+/** Runs the built binary as a user would. */
+export function runBin(argv: string[], opts: SpawnOptions): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...argv], {
+      env: opts.env as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      stdout += s;
+      opts.onStdout?.(s, child);
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+      opts.onStderr?.(s, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const result = { code: code ?? (signal ? 128 : -1), stdout, stderr };
+      try {
+        assertNoKey(result);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      resolve(result);
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** The single JSON document a --json run printed. */
+export function json(r: RunResult): Record<string, unknown> {
+  try {
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  } catch {
+    throw new Error(`stdout is not one JSON document:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+}
