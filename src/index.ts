@@ -30,5 +30,6 @@ export type {
 export { type CallResult, DEFAULT_TIMEOUTS, type RequestLog, type Timeouts } from './client/transport.js';
 export { MAX_UPLOAD_BYTES } from './client/upload.js';
 export { configPath, readConfig, resolveApiKey, updateConfig } from './config.js';
+export { pngSize, renderPng } from './sandbox/png.js';
 export { SANDBOX_KEY, type Sandbox, type SandboxOptions, startSandbox } from './sandbox/server.js';
 export { VERSION } from './version.js';
