@@ -125,6 +125,7 @@ export interface SpawnOptions {
   onStdout?: (text: string, child: ReturnType<typeof spawn>) => void;
   uid?: number;
   gid?: number;
+  cwd?: string;
 }
 
 /** Runs the built binary as a user would. */
@@ -133,6 +134,7 @@ export function runBin(argv: string[], opts: SpawnOptions): Promise<RunResult> {
     const child = spawn(process.execPath, [BIN, ...argv], {
       env: opts.env as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
       ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
       ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
     });
