@@ -5,7 +5,7 @@
  */
 import type { AnyGenClient } from './client/client.js';
 import { AnyGenError, usageError } from './client/errors.js';
-import { configPath, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, readConfig, resolveApiKey } from './config.js';
+import { configPath, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, maskKey, readConfig, resolveApiKey } from './config.js';
 import type { IO, Output } from './output.js';
 
 export interface NetworkOptions {
@@ -111,6 +111,8 @@ export function createContext(io: IO, out: Output): CommandContext {
       const baseUrl = baseUrlFrom(io.env);
       const resolved = resolveApiKey(net.apiKey, io.env, path);
       if (!resolved) throw missingKeyError();
+      const from = { flag: '--api-key', env: ENV_API_KEY, config: path }[resolved.source];
+      out.debug(`API key ${maskKey(resolved.key)} from ${from}`);
       const { AnyGenClient } = await import('./client/client.js');
       return new AnyGenClient({
         baseUrl,

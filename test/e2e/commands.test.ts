@@ -461,6 +461,7 @@ describe('global flags', () => {
     assert.equal(quiet.code, 0);
     assert.equal(quiet.stderr, '');
     const verbose = await runBin(['--verbose', 'create', '-p', 'x'], { env });
+    assert.match(verbose.stderr, /^API key sk-test-7f\.\.\. from ANYGEN_API_KEY$/m);
     assert.match(
       verbose.stderr,
       /POST http:\/\/127\.0\.0\.1:\d+\/v1\/openapi\/tasks {2}→ 200 {2}\d+ ms {2}x-request-id: req_sbx_/,
