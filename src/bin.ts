@@ -2,6 +2,8 @@
  * The process edge: real streams, the real clock, signals. Everything below it
  * receives these as an IO value.
  */
+
+import { removeTemps } from './cleanup.js';
 import { main } from './cli.js';
 import type { IO } from './output.js';
 import { abortableSleep } from './sleep.js';
@@ -12,7 +14,10 @@ const onSignal = (name: NodeJS.Signals) => {
   signals++;
   // The first signal lets the running command stop cleanly (spinner, temp files);
   // a second one means now.
-  if (signals > 1) process.exit(130);
+  if (signals > 1) {
+    removeTemps();
+    process.exit(130);
+  }
   controller.abort(new Error(name));
 };
 process.on('SIGINT', onSignal);

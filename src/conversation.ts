@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { trackTemp, untrackTemp } from './cleanup.js';
 import { usageError } from './client/errors.js';
 import { ConversationFile, describeIssue } from './client/schemas.js';
 
@@ -56,6 +57,7 @@ export function checkSaveTarget(path: string): void {
 export async function saveConversation(path: string, data: Conversation): Promise<void> {
   await mkdir(dirname(resolve(path)), { recursive: true });
   const temp = join(dirname(resolve(path)), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  trackTemp(temp);
   try {
     const fd = openSync(temp, 'wx', 0o600);
     try {
@@ -73,5 +75,7 @@ export async function saveConversation(path: string, data: Conversation): Promis
       // Never created, or already renamed.
     }
     throw usageError(`Cannot save conversation to ${path}: ${(err as Error).message}`);
+  } finally {
+    untrackTemp(temp);
   }
 }

@@ -13,6 +13,7 @@ import { isIP } from 'node:net';
 import { basename, extname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { trackTemp, untrackTemp } from '../cleanup.js';
 import { AnyGenError, usageError } from './errors.js';
 import { send } from './http.js';
 
@@ -141,6 +142,7 @@ export async function downloadFile(opts: DownloadOptions): Promise<Downloaded> {
   const fallbackName = safeFileName(basename(safeUrlPath(opts.url)), 'output');
   const name = safeFileName(opts.name, fallbackName);
   const temp = join(opts.outputDir, `.${name}.${randomBytes(6).toString('hex')}.part`);
+  trackTemp(temp);
   try {
     let url = checkDownloadUrl(opts.url, opts.policy);
     for (let hop = 0; ; hop++) {
@@ -192,6 +194,7 @@ export async function downloadFile(opts: DownloadOptions): Promise<Downloaded> {
     await unlink(temp).catch(() => {});
     throw downloadError(err, name, opts.signal, timer.signal.aborted, timeoutMs);
   } finally {
+    untrackTemp(temp);
     clearTimeout(timeout);
   }
 }
