@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod/mini';
-import { RESULT_SCHEMAS } from '../src/results.js';
+import { RESULT_COMMANDS, RESULT_SCHEMAS, type ResultKind } from '../src/results.js';
 
 type JsonSchema = {
   type?: string | string[];
@@ -38,7 +38,8 @@ export const START = '<!-- json-shapes:start (npm run docs) -->';
 export const END = '<!-- json-shapes:end -->';
 
 export function renderJsonShapes(): string {
-  const rows = Object.entries(RESULT_SCHEMAS).map(([command, schema]) => {
+  const rows = Object.entries(RESULT_SCHEMAS).map(([kind, schema]) => {
+    const command = RESULT_COMMANDS[kind as ResultKind];
     const js = z.toJSONSchema(schema as z.ZodMiniType, { io: 'output', unrepresentable: 'any' }) as JsonSchema;
     const req = new Set(js.required ?? []);
     const fields = Object.entries(js.properties ?? {})

@@ -3,10 +3,8 @@
  * receives these as an IO value.
  */
 
-import { removeTemps } from './cleanup.js';
 import { main } from './cli.js';
 import type { IO } from './output.js';
-import { abortableSleep } from './sleep.js';
 
 const controller = new AbortController();
 let signals = 0;
@@ -15,8 +13,12 @@ const onSignal = (name: NodeJS.Signals) => {
   // The first signal lets the running command stop cleanly (spinner, temp files);
   // a second one means now.
   if (signals > 1) {
-    removeTemps();
-    process.exit(130);
+    // Loaded here, not at start: the same module instance the downloads registered with.
+    void import('./cleanup.js').then(({ removeTemps }) => {
+      removeTemps();
+      process.exit(130);
+    });
+    return;
   }
   controller.abort(new Error(name));
 };
@@ -34,7 +36,7 @@ const io: IO = {
   stdin: process.stdin,
   env: process.env,
   now: () => Date.now(),
-  sleep: abortableSleep,
+  sleep: async (ms, signal) => (await import('./sleep.js')).abortableSleep(ms, signal),
   signal: controller.signal,
 };
 

@@ -4,10 +4,14 @@
  * `config get` never loads the HTTP stack.
  */
 import { Command, CommanderError } from 'commander';
-import { AnyGenError, usageError } from './client/errors.js';
 import type { CommandContext } from './context.js';
-import { EXIT, type IO, Output, type OutputMode } from './output.js';
-import { VERSION } from './version.js';
+import type { IO, OutputMode } from './output.js';
+
+declare const __ANYGEN_VERSION__: string | undefined;
+
+// Exit codes this file returns itself (the rest come from output.ts, loaded lazily).
+const OK = 0;
+const USAGE = 2;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -26,18 +30,20 @@ function waiting(cmd: Command): Command {
 type Runner = (ctx: CommandContext) => Promise<void>;
 
 export async function main(argv: string[], io: IO): Promise<number> {
+  // The build stamps the version in; from source (tests) it is read from package.json.
+  const version = typeof __ANYGEN_VERSION__ === 'string' ? __ANYGEN_VERSION__ : (await import('./version.js')).VERSION;
   let mode: OutputMode = {
     json: argv.includes('--json'),
     quiet: argv.includes('--quiet') || argv.includes('-q'),
     verbose: argv.includes('--verbose'),
   };
-  let exitCode: number = EXIT.ok;
+  let exitCode = OK;
   let usageMessage: string | undefined;
 
   const program = new Command()
     .name('anygen-image')
     .description('Generate posters, banners and illustrations with AnyGen from the command line.')
-    .version(VERSION, '-V, --version', 'print the version')
+    .version(version, '-V, --version', 'print the version')
     .option('--json', 'print exactly one JSON document on stdout')
     .option('-q, --quiet', 'print results only: no progress or information on stderr')
     .option('--verbose', 'print each API request with its x-request-id on stderr (key redacted)')
@@ -48,7 +54,11 @@ export async function main(argv: string[], io: IO): Promise<number> {
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
       outputError: (s) => {
-        usageMessage = s.replace(/^error:\s*/i, '').trim();
+        // `--unknown=value` is echoed by commander; the value may be a key, so it is left out.
+        usageMessage = s
+          .replace(/^error:\s*/i, '')
+          .trim()
+          .replace(/(unknown option '[^'=]*=)[^']*'/, "$1…'");
       },
     });
 
@@ -58,13 +68,8 @@ export async function main(argv: string[], io: IO): Promise<number> {
       const cmd = args[args.length - 1] as Command;
       const globals = cmd.optsWithGlobals() as { json?: boolean; quiet?: boolean; verbose?: boolean };
       mode = { json: Boolean(globals.json), quiet: Boolean(globals.quiet), verbose: Boolean(globals.verbose) };
-      const out = new Output(io, mode);
-      try {
-        const { createContext } = await import('./context.js');
-        await load(cmd)(createContext(io, out));
-      } catch (err) {
-        exitCode = out.error(err instanceof AnyGenError ? err : unexpected(err));
-      }
+      const { runCommand } = await import('./run.js');
+      exitCode = await runCommand(io, mode, load(cmd));
     };
 
   const configCmd = program.command('config').description('manage the config file (~/.config/anygen/config.json)');
@@ -162,26 +167,17 @@ export async function main(argv: string[], io: IO): Promise<number> {
 
   if (argv.length === 0) {
     program.outputHelp({ error: true });
-    return EXIT.usage;
+    return USAGE;
   }
 
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
-    if (err.code === 'commander.help') return EXIT.usage;
-    const out = new Output(io, mode);
-    return out.error(usageError(usageMessage ?? err.message, 'Run anygen-image --help for usage.'));
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return OK;
+    if (err.code === 'commander.help') return USAGE;
+    const { usageFailure } = await import('./run.js');
+    return usageFailure(io, mode, usageMessage ?? err.message);
   }
   return exitCode;
-}
-
-function unexpected(err: unknown): AnyGenError {
-  // A bug of ours still ends as one line and exit 1, not a stack trace.
-  return new AnyGenError({
-    kind: 'api_error',
-    message: `Unexpected error: ${err instanceof Error ? err.message : String(err)}`,
-    hint: 'Run again with --verbose; if it persists, report it with the command you ran.',
-  });
 }

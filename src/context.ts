@@ -5,7 +5,15 @@
  */
 import type { AnyGenClient } from './client/client.js';
 import { AnyGenError, usageError } from './client/errors.js';
-import { configPath, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, maskKey, readConfig, resolveApiKey } from './config.js';
+import {
+  configPath,
+  DEFAULT_BASE_URL,
+  ENV_API_KEY,
+  ENV_BASE_URL,
+  maskKey,
+  readConfig,
+  resolveApiKey,
+} from './config.js';
 import type { IO, Output } from './output.js';
 
 export interface NetworkOptions {

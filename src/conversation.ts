@@ -38,7 +38,7 @@ export function loadConversation(path: string): Conversation {
   } catch (err) {
     throw usageError(`Conversation file ${path} is not valid JSON (${(err as Error).message})`);
   }
-  const checked = ConversationFile.safeParse(parsed);
+  const checked = ConversationFile().safeParse(parsed);
   if (!checked.success) {
     throw usageError(`Conversation file ${path} is not a conversation: ${describeIssue(checked.error)}`);
   }

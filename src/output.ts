@@ -3,8 +3,8 @@
  * on stderr, and the exit code for every outcome. Server text is cleaned here, at
  * the one place it reaches a terminal.
  */
-import type * as z from 'zod/mini';
 import { AnyGenError, type ErrorKind } from './client/errors.js';
+import type { ResultKind, ResultOf } from './results.js';
 
 export const EXIT = {
   ok: 0,
@@ -93,9 +93,10 @@ export class Output {
   }
 
   /** The result: one JSON document shaped by its schema, or labelled lines. */
-  result<T>(schema: z.ZodMiniType<T>, data: T, human: HumanLine[]): void {
+  async result<K extends ResultKind>(kind: K, data: ResultOf<K>, human: HumanLine[]): Promise<void> {
     if (this.mode.json) {
-      const checked = schema.parse(data) as Record<string, unknown>;
+      const { RESULT_SCHEMAS } = await import('./results.js');
+      const checked = RESULT_SCHEMAS[kind].parse(data) as Record<string, unknown>;
       this.io.stdout.write(`${JSON.stringify({ success: true, ...checked }, null, 2)}\n`);
       return;
     }

@@ -1,7 +1,8 @@
 /**
  * What each command prints under `--json`, besides `"success": true`. The renderer
  * parses every result through its schema, so the documented fields are exactly the
- * printed ones; `npm run docs` writes the README's table from these.
+ * printed ones; `npm run docs` writes the README's table from these. Only --json
+ * loads this module; commands import its types alone.
  */
 import * as z from 'zod/mini';
 
@@ -107,17 +108,35 @@ export type SendMessageResult = z.infer<typeof SendMessageResult>;
 export type MessagesResult = z.infer<typeof MessagesResult>;
 export type ReplyResult = z.infer<typeof ReplyResult>;
 
-/** Command → the schema of its `--json` result, for the README. */
+/** Every result, by the name commands hand to the renderer. */
 export const RESULT_SCHEMAS = {
-  'config set': ConfigSetResult,
-  'config get': ConfigGetResult,
-  'config delete': ConfigDeleteResult,
-  'config path': ConfigPathResult,
+  configSet: ConfigSetResult,
+  configGet: ConfigGetResult,
+  configDelete: ConfigDeleteResult,
+  configPath: ConfigPathResult,
   upload: UploadResult,
   prepare: PrepareResult,
-  'create (add `task` with --wait)': CreateResult,
-  'poll, download, thumbnail, run': TaskResult,
-  'send-message': SendMessageResult,
-  'get-messages': MessagesResult,
-  'get-messages --wait': ReplyResult,
+  create: CreateResult,
+  task: TaskResult,
+  sendMessage: SendMessageResult,
+  messages: MessagesResult,
+  reply: ReplyResult,
 } as const;
+
+export type ResultKind = keyof typeof RESULT_SCHEMAS;
+export type ResultOf<K extends ResultKind> = z.infer<(typeof RESULT_SCHEMAS)[K]>;
+
+/** How the README names the commands behind each result. */
+export const RESULT_COMMANDS: Record<ResultKind, string> = {
+  configSet: 'config set',
+  configGet: 'config get',
+  configDelete: 'config delete',
+  configPath: 'config path',
+  upload: 'upload',
+  prepare: 'prepare',
+  create: 'create (add `task` with --wait)',
+  task: 'poll, download, thumbnail, run',
+  sendMessage: 'send-message',
+  messages: 'get-messages',
+  reply: 'get-messages --wait',
+};

@@ -38,18 +38,39 @@ export function isPrivateAddress(address: string): boolean {
     );
   }
   if (family === 6) {
-    const lower = address.toLowerCase();
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-    if (mapped) return isPrivateAddress(mapped[1] as string);
-    if (lower === '::' || lower === '::1') return true;
-    const first = Number.parseInt(lower.split(':')[0] || '0', 16);
+    // IPv4 inside IPv6 in any spelling: URLs print ::ffff:127.0.0.1 as ::ffff:7f00:1.
+    const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = ipv6Groups(address);
+    const v4 = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+    // ::ffff:0:0/96 (mapped) and ::/96 (compatible, also :: and ::1).
+    if (g0 + g1 + g2 + g3 + g4 === 0 && (g5 === 0xffff || g5 === 0)) return isPrivateAddress(v4(g6, g7));
+    // 64:ff9b::/96 (NAT64) carries an IPv4 address; the rest of 64:ff9b::/32 is local use.
+    if (g0 === 0x64 && g1 === 0xff9b) return g2 + g3 + g4 + g5 === 0 ? isPrivateAddress(v4(g6, g7)) : true;
+    // 2002::/16 (6to4) carries one in its second and third groups.
+    if (g0 === 0x2002) return isPrivateAddress(v4(g1, g2));
+    const first = g0;
     return (
       (first & 0xfe00) === 0xfc00 || // unique local fc00::/7
       (first & 0xffc0) === 0xfe80 || // link-local fe80::/10
+      (first & 0xffc0) === 0xfec0 || // site-local fec0::/10
       (first & 0xff00) === 0xff00 // multicast
     );
   }
   return true;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (a trailing dotted IPv4 and a zone allowed). */
+function ipv6Groups(address: string): number[] {
+  let text = address.toLowerCase().replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const fill = tail === undefined ? [] : new Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...fill, ...right].map((x) => Number.parseInt(x, 16));
 }
 
 export interface UrlPolicy {

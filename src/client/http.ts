@@ -8,16 +8,18 @@
  * once per step, so that cost would be paid on every step. See README, Performance.
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { Readable } from 'node:stream';
 
 export interface HttpRequest {
   url: URL;
   method: 'GET' | 'POST';
   headers: Record<string, string>;
-  /** A string or Buffer is sent with its length; a stream must come with content-length set. */
-  body?: string | Buffer | Readable;
+  /**
+   * A string or Buffer is sent as is. An iterable is written one chunk at a time, each
+   * only after the previous one left for the socket, so its producer may reuse one
+   * buffer (uploads); it must come with content-length set.
+   */
+  body?: string | Buffer | AsyncIterable<Uint8Array>;
   signal?: AbortSignal;
   /** A DNS lookup that may refuse addresses (downloads from untrusted hosts). */
   lookup?: LookupFunction;
@@ -31,13 +33,19 @@ export interface HttpResponse {
 
 const agents = new Map<string, http.Agent>();
 
-function agentFor(protocol: string, lookup: LookupFunction | undefined): http.Agent {
+type Lib = typeof http | typeof import('node:https');
+
+/** https (and with it TLS) is loaded only when a URL needs it: the sandbox is plain http. */
+async function libFor(protocol: string): Promise<Lib> {
+  return protocol === 'https:' ? await import('node:https') : http;
+}
+
+function agentFor(lib: Lib, protocol: string, lookup: LookupFunction | undefined): http.Agent {
   // A filtering lookup gets its own pool, so its sockets are never shared with the API's.
   const key = `${protocol}${lookup ? ':checked' : ''}`;
   let agent = agents.get(key);
   if (!agent) {
-    const options = { keepAlive: true, maxSockets: 8, ...(lookup ? { lookup } : {}) };
-    agent = protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+    agent = new lib.Agent({ keepAlive: true, maxSockets: 8, ...(lookup ? { lookup } : {}) });
     agents.set(key, agent);
   }
   return agent;
@@ -60,10 +68,10 @@ export class HttpTransportError extends Error {
   }
 }
 
-export function send(req: HttpRequest): Promise<HttpResponse> {
+export async function send(req: HttpRequest): Promise<HttpResponse> {
+  const lib = await libFor(req.url.protocol);
   return new Promise((resolve, reject) => {
     const { url } = req;
-    const lib = url.protocol === 'https:' ? https : http;
     let connected = false;
     const outgoing = lib.request(
       {
@@ -73,7 +81,7 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
         path: url.pathname + url.search,
         method: req.method,
         headers: req.headers,
-        agent: agentFor(url.protocol, req.lookup),
+        agent: agentFor(lib, url.protocol, req.lookup),
         ...(req.signal ? { signal: req.signal } : {}),
       },
       (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
@@ -89,9 +97,16 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
     const body = req.body;
     if (body === undefined) outgoing.end();
     else if (typeof body === 'string' || Buffer.isBuffer(body)) outgoing.end(body);
-    else {
-      body.on('error', (err) => outgoing.destroy(err));
-      body.pipe(outgoing);
-    }
+    else pump(body, outgoing).catch((err: Error) => outgoing.destroy(err));
   });
+}
+
+async function pump(body: AsyncIterable<Uint8Array>, outgoing: http.ClientRequest): Promise<void> {
+  for await (const chunk of body) {
+    if (outgoing.destroyed) return;
+    await new Promise<void>((resolve, reject) => {
+      outgoing.write(chunk, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+  outgoing.end();
 }

@@ -3,127 +3,162 @@
  * `zod/mini` rather than classic zod: it costs a few milliseconds to load instead
  * of ~50, and every agent step pays start-up again.
  * Objects are loose: fields we do not know are kept, so a newer service answer
- * passes through `--json` untouched.
+ * passes through `--json` untouched. Each schema is built on first use: a command
+ * needs one or two of them, and building all costs several milliseconds of start-up.
  */
 import * as z from 'zod/mini';
 
-const failure = {
+function memo<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    value ??= make();
+    return value;
+  };
+}
+
+const failure = () => ({
   success: z.optional(z.boolean()),
   error: z.optional(z.unknown()),
   code: z.optional(z.unknown()),
-};
-
-export const UploadAnswer = z.looseObject({
-  ...failure,
-  file_token: z.string().check(z.minLength(1)),
-  filename: z.optional(z.string()),
-  file_size: z.optional(z.number()),
 });
-export type UploadAnswer = z.infer<typeof UploadAnswer>;
+
+export const UploadAnswer = memo(() =>
+  z.looseObject({
+    ...failure(),
+    file_token: z.string().check(z.minLength(1)),
+    filename: z.optional(z.string()),
+    file_size: z.optional(z.number()),
+  }),
+);
+export type UploadAnswer = z.infer<ReturnType<typeof UploadAnswer>>;
 
 /** A message in the prepare dialogue; content is a string or a list of parts. */
-export const PrepareMessage = z.looseObject({
-  role: z.string(),
-  content: z.unknown(),
-});
-export type PrepareMessage = z.infer<typeof PrepareMessage>;
+export const PrepareMessage = memo(() =>
+  z.looseObject({
+    role: z.string(),
+    content: z.unknown(),
+  }),
+);
+export type PrepareMessage = z.infer<ReturnType<typeof PrepareMessage>>;
 
-export const SuggestedTaskParams = z.looseObject({
-  prompt: z.optional(z.string()),
-  file_tokens: z.optional(z.array(z.string())),
-});
-export type SuggestedTaskParams = z.infer<typeof SuggestedTaskParams>;
+export const SuggestedTaskParams = memo(() =>
+  z.looseObject({
+    prompt: z.optional(z.string()),
+    file_tokens: z.optional(z.array(z.string())),
+  }),
+);
+export type SuggestedTaskParams = z.infer<ReturnType<typeof SuggestedTaskParams>>;
 
-export const PrepareAnswer = z.looseObject({
-  ...failure,
-  reply: z.optional(z.nullable(z.string())),
-  status: z.string(),
-  messages: z.optional(z.array(PrepareMessage)),
-  prepare_session_id: z.optional(z.nullable(z.string())),
-  suggested_task_params: z.optional(z.nullable(SuggestedTaskParams)),
-});
-export type PrepareAnswer = z.infer<typeof PrepareAnswer>;
+export const PrepareAnswer = memo(() =>
+  z.looseObject({
+    ...failure(),
+    reply: z.optional(z.nullable(z.string())),
+    status: z.string(),
+    messages: z.optional(z.array(PrepareMessage())),
+    prepare_session_id: z.optional(z.nullable(z.string())),
+    suggested_task_params: z.optional(z.nullable(SuggestedTaskParams())),
+  }),
+);
+export type PrepareAnswer = z.infer<ReturnType<typeof PrepareAnswer>>;
 
-export const CreateAnswer = z.looseObject({
-  ...failure,
-  task_id: z.string().check(z.minLength(1)),
-  task_url: z.optional(z.nullable(z.string())),
-});
-export type CreateAnswer = z.infer<typeof CreateAnswer>;
+export const CreateAnswer = memo(() =>
+  z.looseObject({
+    ...failure(),
+    task_id: z.string().check(z.minLength(1)),
+    task_url: z.optional(z.nullable(z.string())),
+  }),
+);
+export type CreateAnswer = z.infer<ReturnType<typeof CreateAnswer>>;
 
-export const OutputFile = z.looseObject({
-  url: z.string(),
-  name: z.optional(z.nullable(z.string())),
-  expires_at: z.optional(z.unknown()),
-});
-export type OutputFile = z.infer<typeof OutputFile>;
+export const OutputFile = memo(() =>
+  z.looseObject({
+    url: z.string(),
+    name: z.optional(z.nullable(z.string())),
+    expires_at: z.optional(z.unknown()),
+  }),
+);
+export type OutputFile = z.infer<ReturnType<typeof OutputFile>>;
 
-export const TaskOutput = z.looseObject({
-  task_url: z.optional(z.nullable(z.string())),
-  file_url: z.optional(z.nullable(z.string())),
-  file_name: z.optional(z.nullable(z.string())),
-  thumbnail_url: z.optional(z.nullable(z.string())),
-  files: z.optional(z.nullable(z.array(OutputFile))),
-});
-export type TaskOutput = z.infer<typeof TaskOutput>;
+export const TaskOutput = memo(() =>
+  z.looseObject({
+    task_url: z.optional(z.nullable(z.string())),
+    file_url: z.optional(z.nullable(z.string())),
+    file_name: z.optional(z.nullable(z.string())),
+    thumbnail_url: z.optional(z.nullable(z.string())),
+    files: z.optional(z.nullable(z.array(OutputFile()))),
+  }),
+);
+export type TaskOutput = z.infer<ReturnType<typeof TaskOutput>>;
 
-export const TaskStatus = z.string();
+export const Task = memo(() =>
+  z.looseObject({
+    ...failure(),
+    task_id: z.string(),
+    status: z.string(),
+    progress: z.optional(z.nullable(z.number())),
+    output: z.optional(z.nullable(TaskOutput())),
+  }),
+);
+export type Task = z.infer<ReturnType<typeof Task>>;
 
-export const Task = z.looseObject({
-  ...failure,
-  task_id: z.string(),
-  status: TaskStatus,
-  progress: z.optional(z.nullable(z.number())),
-  output: z.optional(z.nullable(TaskOutput)),
-});
-export type Task = z.infer<typeof Task>;
+export const SendMessageAnswer = memo(() =>
+  z.looseObject({
+    ...failure(),
+    message: z.looseObject({ id: z.number() }),
+    status: z.optional(z.string()),
+  }),
+);
+export type SendMessageAnswer = z.infer<ReturnType<typeof SendMessageAnswer>>;
 
-export const SendMessageAnswer = z.looseObject({
-  ...failure,
-  message: z.looseObject({ id: z.number() }),
-  status: z.optional(z.string()),
-});
-export type SendMessageAnswer = z.infer<typeof SendMessageAnswer>;
+export const TaskMessage = memo(() =>
+  z.looseObject({
+    id: z.number(),
+    role: z.string(),
+    content: z.optional(z.nullable(z.unknown())),
+    status: z.optional(z.string()),
+  }),
+);
+export type TaskMessage = z.infer<ReturnType<typeof TaskMessage>>;
 
-export const TaskMessage = z.looseObject({
-  id: z.number(),
-  role: z.string(),
-  content: z.optional(z.nullable(z.unknown())),
-  status: z.optional(z.string()),
-});
-export type TaskMessage = z.infer<typeof TaskMessage>;
+export const TaskSnapshot = memo(() =>
+  z.looseObject({
+    status: z.optional(z.string()),
+    content_version: z.optional(z.unknown()),
+    can_export: z.optional(z.boolean()),
+  }),
+);
 
-export const TaskSnapshot = z.looseObject({
-  status: z.optional(z.string()),
-  content_version: z.optional(z.unknown()),
-  can_export: z.optional(z.boolean()),
-});
+export const MessagesPage = memo(() =>
+  z.looseObject({
+    ...failure(),
+    messages: z.array(TaskMessage()),
+    task_snapshot: z.optional(z.nullable(TaskSnapshot())),
+    has_more: z.optional(z.boolean()),
+    cursor: z.optional(z.nullable(z.string())),
+  }),
+);
+export type MessagesPage = z.infer<ReturnType<typeof MessagesPage>>;
 
-export const MessagesPage = z.looseObject({
-  ...failure,
-  messages: z.array(TaskMessage),
-  task_snapshot: z.optional(z.nullable(TaskSnapshot)),
-  has_more: z.optional(z.boolean()),
-  cursor: z.optional(z.nullable(z.string())),
-});
-export type MessagesPage = z.infer<typeof MessagesPage>;
-
-export const VerifyAnswer = z.looseObject({
-  ...failure,
-  verified: z.boolean(),
-  credits: z.optional(z.unknown()),
-});
-export type VerifyAnswer = z.infer<typeof VerifyAnswer>;
+export const VerifyAnswer = memo(() =>
+  z.looseObject({
+    ...failure(),
+    verified: z.boolean(),
+    credits: z.optional(z.unknown()),
+  }),
+);
+export type VerifyAnswer = z.infer<ReturnType<typeof VerifyAnswer>>;
 
 /** The conversation file of `prepare --save/--input`, shared with the Python script. */
-export const ConversationFile = z.looseObject({
-  messages: z.array(PrepareMessage),
-  file_tokens: z.optional(z.nullable(z.array(z.string()))),
-  prepare_session_id: z.optional(z.nullable(z.string())),
-  status: z.optional(z.nullable(z.string())),
-  suggested_task_params: z.optional(z.nullable(SuggestedTaskParams)),
-});
-export type ConversationFile = z.infer<typeof ConversationFile>;
+export const ConversationFile = memo(() =>
+  z.looseObject({
+    messages: z.array(PrepareMessage()),
+    file_tokens: z.optional(z.nullable(z.array(z.string()))),
+    prepare_session_id: z.optional(z.nullable(z.string())),
+    status: z.optional(z.nullable(z.string())),
+    suggested_task_params: z.optional(z.nullable(SuggestedTaskParams())),
+  }),
+);
+export type ConversationFile = z.infer<ReturnType<typeof ConversationFile>>;
 
 /** First problem of a failed parse, as a short phrase (`task_id: expected string`). */
 export function describeIssue(error: z.core.$ZodError): string {

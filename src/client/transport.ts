@@ -3,7 +3,6 @@
  * answers checked against a schema, and every failure turned into an AnyGenError
  * that carries the request id and never the key.
  */
-import { Readable } from 'node:stream';
 import type * as z from 'zod/mini';
 import { abortableSleep } from '../sleep.js';
 import { AnyGenError, type ErrorKind, isTransient, kindForServerCode } from './errors.js';
@@ -68,7 +67,8 @@ export interface CallSpec<T> {
   json?: unknown;
   /** A body made fresh for each try (uploads stream from disk). */
   body?: () => { stream: AsyncIterable<Uint8Array>; length: number; contentType: string };
-  schema: z.ZodMiniType<T>;
+  /** Built on first use (see schemas.ts). */
+  schema: () => z.ZodMiniType<T>;
   timeout: keyof Timeouts;
   /**
    * Safe to repeat once the request may have reached the server. Create, prepare and
@@ -167,14 +167,14 @@ export class Transport {
       accept: 'application/json',
       authorization: this.authToken,
     };
-    let body: string | Readable | undefined;
+    let body: string | AsyncIterable<Uint8Array> | undefined;
     if (spec.json !== undefined) {
       body = JSON.stringify(spec.json);
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(Buffer.byteLength(body));
     } else if (spec.body) {
       const made = spec.body();
-      body = Readable.from(made.stream, { objectMode: false });
+      body = made.stream;
       headers['content-type'] = made.contentType;
       headers['content-length'] = String(made.length);
     }
@@ -281,7 +281,7 @@ export class Transport {
       });
     }
 
-    const checked = spec.schema.safeParse(parsed);
+    const checked = spec.schema().safeParse(parsed);
     if (!checked.success) {
       throw new AnyGenError({
         ...base,

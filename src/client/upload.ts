@@ -3,7 +3,6 @@
  * from disk so that a 50 MB reference never sits in memory.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { type AnyGenError, usageError } from './errors.js';
@@ -72,14 +71,21 @@ export function multipartBody(source: UploadSource): {
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   async function* stream(): AsyncGenerator<Uint8Array> {
     yield head;
-    let sent = 0;
-    // A file that shrank since it was checked would make the length lie: stop loudly.
-    for await (const chunk of createReadStream(source.path, { start: 0, end: source.size - 1 })) {
-      sent += (chunk as Buffer).length;
-      yield chunk as Buffer;
-    }
-    if (sent !== source.size) {
-      throw usageError(`${source.path} changed while it was being uploaded`);
+    // One buffer, refilled only after the transport has written the previous fill:
+    // the file's bytes never pile up in memory waiting for garbage collection.
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    const file = await open(source.path, 'r');
+    try {
+      let sent = 0;
+      while (sent < source.size) {
+        const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, source.size - sent), sent);
+        // A file that shrank since it was checked would make the length lie: stop loudly.
+        if (bytesRead === 0) throw usageError(`${source.path} changed while it was being uploaded`);
+        sent += bytesRead;
+        yield buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      await file.close();
     }
     yield tail;
   }

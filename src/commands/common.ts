@@ -83,7 +83,9 @@ export async function waitForTask(
     );
     progress.stop();
     if (task.status === 'failed') {
-      const reason = typeof task.error === 'string' && task.error ? task.error : 'no reason given';
+      // Server text: the key is masked here as in every other error.
+      const reason =
+        typeof task.error === 'string' && task.error ? client.transport.redact(task.error) : 'no reason given';
       throw new AnyGenError({
         kind: 'task_failed',
         message: `Task ${taskId} failed: ${reason}`,
@@ -119,6 +121,8 @@ export async function downloadAll(
   items: { url: string; name: string | null }[],
   outputDir: string,
 ): Promise<Downloaded[]> {
+  // DNS, sockets and streams for untrusted hosts are loaded only when there is something to fetch.
+  const { downloadFile } = await import('../client/download.js');
   const done: Downloaded[] = [];
   for (const item of items) {
     ctx.out.info(`Downloading ${item.name ?? item.url}…`);

@@ -2,7 +2,7 @@
 import { checkConfigKey, maskKey, updateConfig } from '../config.js';
 import type { CommandContext } from '../context.js';
 import type { HumanLine } from '../output.js';
-import { ConfigDeleteResult, ConfigGetResult, ConfigPathResult, ConfigSetResult } from '../results.js';
+import type { ConfigDeleteResult, ConfigGetResult, ConfigPathResult, ConfigSetResult } from '../results.js';
 
 function shown(key: string, value: unknown): unknown {
   return key === 'api_key' && typeof value === 'string' ? maskKey(value) : value;
@@ -18,7 +18,7 @@ export async function set(ctx: CommandContext, key: string, value: string) {
     data[k] = value;
   });
   const result: ConfigSetResult = { key: k, value: text(shown(k, value)), path: ctx.configPath };
-  ctx.out.result(ConfigSetResult, result, [`Set ${k} = ${result.value}`]);
+  await ctx.out.result('configSet', result, [`Set ${k} = ${result.value}`]);
 }
 
 export async function get(ctx: CommandContext, key?: string) {
@@ -35,7 +35,7 @@ export async function get(ctx: CommandContext, key?: string) {
     for (const [k, v] of Object.entries(values)) lines.push(`${k} = ${text(v)}`);
     if (lines.length === 0) lines.push('No config set');
   }
-  ctx.out.result(ConfigGetResult, { path: ctx.configPath, values }, lines);
+  await ctx.out.result('configGet', { path: ctx.configPath, values }, lines);
 }
 
 export async function remove(ctx: CommandContext, key: string) {
@@ -47,11 +47,11 @@ export async function remove(ctx: CommandContext, key: string) {
       delete data[k];
     });
   }
-  ctx.out.result(ConfigDeleteResult, { key: k, deleted, path: ctx.configPath }, [
+  await ctx.out.result('configDelete', { key: k, deleted, path: ctx.configPath }, [
     deleted ? `Deleted ${k}` : `${k} was not set`,
   ]);
 }
 
 export async function path(ctx: CommandContext) {
-  ctx.out.result(ConfigPathResult, { path: ctx.configPath }, [`Config file: ${ctx.configPath}`]);
+  await ctx.out.result('configPath', { path: ctx.configPath }, [`Config file: ${ctx.configPath}`]);
 }

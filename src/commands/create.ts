@@ -3,7 +3,7 @@ import { OPERATIONS } from '../client/client.js';
 import { usageError } from '../client/errors.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
 import type { HumanLine } from '../output.js';
-import { CreateResult, TaskResult } from '../results.js';
+import type { CreateResult, TaskResult } from '../results.js';
 import {
   downloadAll,
   humanTask,
@@ -103,7 +103,7 @@ export async function run(ctx: CommandContext, opts: CreateOptions) {
     result.task = taskResult(task, created.client.baseUrl.origin, downloads);
     lines.splice(0, lines.length, ...humanTask(result.task));
   }
-  ctx.out.result(CreateResult, result, lines);
+  await ctx.out.result('create', result, lines);
 }
 
 /** The Python script's `run`: create, wait, and download when --output is given. */
@@ -115,5 +115,5 @@ export async function runAll(ctx: CommandContext, opts: CreateOptions) {
   const task = await waitForTask(ctx, created.client, created.taskId, times, opts.output);
   const downloads = opts.output ? await downloadAll(ctx, created.client, taskFiles(task), opts.output) : [];
   const result = taskResult(task, created.client.baseUrl.origin, downloads);
-  ctx.out.result(TaskResult, result, humanTask(result));
+  await ctx.out.result('task', result, humanTask(result));
 }

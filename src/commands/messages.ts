@@ -5,7 +5,7 @@ import type { MessagesPage, TaskMessage } from '../client/schemas.js';
 import { checkUploadFile } from '../client/upload.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
 import { createProgress, type HumanLine } from '../output.js';
-import { MessagesResult, ReplyResult, SendMessageResult } from '../results.js';
+import type { MessagesResult, ReplyResult, SendMessageResult } from '../results.js';
 import { waitUntil } from '../wait.js';
 import { intOption, requireText, type WaitFlags, waitTimes } from './common.js';
 
@@ -42,7 +42,7 @@ export async function send(ctx: CommandContext, opts: SendMessageOptions) {
     file_tokens: tokens,
     request_id: requestId ?? null,
   };
-  ctx.out.result(SendMessageResult, result, [
+  await ctx.out.result('sendMessage', result, [
     ['Message ID', result.message_id],
     ['Status', result.status],
   ]);
@@ -101,7 +101,7 @@ export async function get(ctx: CommandContext, opts: GetMessagesOptions) {
     );
   }
   if (result.has_more && result.cursor) lines.push(`More messages: --cursor ${result.cursor}`);
-  ctx.out.result(MessagesResult, result, lines);
+  await ctx.out.result('messages', result, lines);
 }
 
 async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskId: string, limit: number) {
@@ -148,11 +148,11 @@ async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskI
   if (reply.status === 'failed') {
     throw new AnyGenError({
       kind: 'task_failed',
-      message: `The reply failed: ${contentText(reply.content) || 'no reason given'}`,
+      message: `The reply failed: ${client.transport.redact(contentText(reply.content)) || 'no reason given'}`,
     });
   }
   const result: ReplyResult = { task_id: taskId, reply: messageView(reply), task_snapshot: snapshotView(page) };
-  ctx.out.result(ReplyResult, result, [
+  await ctx.out.result('reply', result, [
     ['Message ID', reply.id],
     ['Status', reply.status ?? 'completed'],
     ['Reply', contentText(reply.content)],

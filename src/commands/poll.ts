@@ -2,7 +2,7 @@
 import { checkTaskId } from '../client/client.js';
 import { AnyGenError } from '../client/errors.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
-import { TaskResult } from '../results.js';
+import type { TaskResult } from '../results.js';
 import {
   downloadAll,
   humanTask,
@@ -27,7 +27,7 @@ export async function poll(ctx: CommandContext, opts: PollOptions) {
   const task = await waitForTask(ctx, client, taskId, times, opts.output);
   const downloads = opts.output ? await downloadAll(ctx, client, taskFiles(task), opts.output) : [];
   const result = taskResult(task, client.baseUrl.origin, downloads);
-  ctx.out.result(TaskResult, result, humanTask(result));
+  await ctx.out.result('task', result, humanTask(result));
 }
 
 async function completedTask(ctx: CommandContext, opts: PollOptions) {
@@ -52,7 +52,7 @@ export async function download(ctx: CommandContext, opts: PollOptions) {
     throw new AnyGenError({ kind: 'api_error', message: `Task ${task.task_id} has no file to download` });
   const downloads = await downloadAll(ctx, client, files, output);
   const result = taskResult(task, client.baseUrl.origin, downloads);
-  ctx.out.result(TaskResult, result, humanTask(result));
+  await ctx.out.result('task', result, humanTask(result));
 }
 
 export async function thumbnail(ctx: CommandContext, opts: PollOptions) {
@@ -61,5 +61,5 @@ export async function thumbnail(ctx: CommandContext, opts: PollOptions) {
   if (!url) throw new AnyGenError({ kind: 'api_error', message: `Task ${task.task_id} has no thumbnail` });
   const downloads = await downloadAll(ctx, client, [{ url, name: `thumbnail_${task.task_id}.png` }], output);
   const result = taskResult(task, client.baseUrl.origin, downloads);
-  ctx.out.result(TaskResult, result, humanTask(result));
+  await ctx.out.result('task', result, humanTask(result));
 }

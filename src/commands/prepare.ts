@@ -5,7 +5,7 @@ import type { PrepareMessage } from '../client/schemas.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
 import { type Conversation, checkSaveTarget, loadConversation, samePath, saveConversation } from '../conversation.js';
 import type { HumanLine } from '../output.js';
-import { PrepareResult } from '../results.js';
+import type { PrepareResult } from '../results.js';
 
 export interface PrepareOptions extends NetworkOptions {
   message?: string;
@@ -97,5 +97,5 @@ export async function run(ctx: CommandContext, opts: PrepareOptions) {
   } else if (opts.save !== undefined) {
     ctx.out.info(`Continue with: npx anygen-image prepare --input ${opts.save} --message "…" --save ${opts.save}`);
   }
-  ctx.out.result(PrepareResult, result, lines);
+  await ctx.out.result('prepare', result, lines);
 }

@@ -1,7 +1,7 @@
 /** `upload --file PATH`: a reference file to a durable file token. */
 import { checkUploadFile } from '../client/upload.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
-import { UploadResult } from '../results.js';
+import type { UploadResult } from '../results.js';
 import { requireText } from './common.js';
 
 export interface UploadOptions extends NetworkOptions {
@@ -21,7 +21,7 @@ export async function run(ctx: CommandContext, opts: UploadOptions) {
     file_size: data.file_size ?? source.size,
     request_id: requestId ?? null,
   };
-  ctx.out.result(UploadResult, result, [
+  await ctx.out.result('upload', result, [
     ['File Token', result.file_token],
     ['Filename', result.filename],
     ['Size', result.file_size === null ? null : `${result.file_size} bytes`],
