@@ -3,7 +3,7 @@
  * finished task into downloads and a result.
  */
 import { type AnyGenClient, userAgent } from '../client/client.js';
-import { type Downloaded, downloadFile } from '../client/download.js';
+import type { Downloaded } from '../client/download.js';
 import { AnyGenError, usageError } from '../client/errors.js';
 import type { OutputFile, Task } from '../client/schemas.js';
 import type { CommandContext } from '../context.js';

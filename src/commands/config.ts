@@ -2,7 +2,7 @@
 import { checkConfigKey, maskKey, updateConfig } from '../config.js';
 import type { CommandContext } from '../context.js';
 import type { HumanLine } from '../output.js';
-import type { ConfigDeleteResult, ConfigGetResult, ConfigPathResult, ConfigSetResult } from '../results.js';
+import type { ConfigSetResult } from '../results.js';
 
 function shown(key: string, value: unknown): unknown {
   return key === 'api_key' && typeof value === 'string' ? maskKey(value) : value;

@@ -3,7 +3,7 @@ import { OPERATIONS } from '../client/client.js';
 import { usageError } from '../client/errors.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
 import type { HumanLine } from '../output.js';
-import type { CreateResult, TaskResult } from '../results.js';
+import type { CreateResult } from '../results.js';
 import {
   downloadAll,
   humanTask,

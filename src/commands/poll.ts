@@ -2,7 +2,6 @@
 import { checkTaskId } from '../client/client.js';
 import { AnyGenError } from '../client/errors.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
-import type { TaskResult } from '../results.js';
 import {
   downloadAll,
   humanTask,
