@@ -48,7 +48,7 @@ import { parseArgs } from 'node:util';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'anygen-image.js');
 const DIST_INDEX = join(ROOT, 'dist', 'index.js');
-const DIST_BIN = join(ROOT, 'dist', 'bin.js');
+const DIST_BIN = join(ROOT, 'dist', 'bin.cjs');
 const GNU_TIME = '/usr/bin/time';
 const SH = '/bin/sh';
 const MiB = 1024 * 1024;

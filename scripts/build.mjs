@@ -1,6 +1,6 @@
 // Bundles the CLI and the library with esbuild. Entry points share chunks, and each
 // command is its own chunk loaded on demand: start-up pays only for what runs.
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // commander requires child_process at load time only to run external subcommands, which
@@ -21,20 +21,50 @@ const lazyChildProcess = {
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
-await build({
-  entryPoints: { bin: 'src/bin.ts', index: 'src/index.ts' },
-  outdir: 'dist',
+// Modules the CLI entry loads on demand; they live in the ESM build below.
+const LAZY = /^\.\/(run|cleanup|sleep|version|commands\/[\w-]+)\.js$/;
+const lazyModules = readdirSync(new URL('../src/commands', import.meta.url)).map((f) => `src/commands/${f}`);
+
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20.18',
   minify: true,
   legalComments: 'linked',
-  chunkNames: 'chunks/[name]-[hash]',
   define: { __ANYGEN_VERSION__: JSON.stringify(pkg.version) },
-  // commander, undici and parts of conf are CommonJS and call require() for node builtins.
-  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
   plugins: [lazyChildProcess],
   logLevel: 'warning',
+};
+
+// The library, and everything the CLI loads once it knows which command runs: ESM with
+// shared chunks, so each command brings only its own code.
+await build({
+  ...common,
+  entryPoints: ['src/index.ts', 'src/run.ts', 'src/cleanup.ts', 'src/sleep.ts', 'src/version.ts', ...lazyModules],
+  outdir: 'dist',
+  outbase: 'src',
+  entryNames: '[dir]/[name]',
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
+  format: 'esm',
+  // commander and parts of conf and ora are CommonJS and call require() for node builtins.
+  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+});
+
+// The CLI entry: CommonJS, one file with commander. Node starts its ESM loader only when a
+// command runs (~7 ms), so --help and --version do without it.
+await build({
+  ...common,
+  entryPoints: ['src/bin.ts'],
+  outfile: 'dist/bin.cjs',
+  format: 'cjs',
+  plugins: [
+    lazyChildProcess,
+    {
+      name: 'lazy-esm',
+      setup(b) {
+        b.onResolve({ filter: LAZY }, (args) => ({ path: args.path, external: true }));
+      },
+    },
+  ],
 });

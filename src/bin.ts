@@ -40,6 +40,11 @@ const io: IO = {
   signal: controller.signal,
 };
 
-const code = await main(process.argv.slice(2), io);
-// Keep-alive sockets would hold the process open for their timeout: leave now.
-process.exit(code);
+main(process.argv.slice(2), io).then(
+  // Keep-alive sockets would hold the process open for their timeout: leave now.
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

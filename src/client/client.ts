@@ -16,7 +16,6 @@ import {
   VerifyAnswer,
 } from './schemas.js';
 import { type CallResult, Transport, type TransportOptions } from './transport.js';
-import { checkUploadFile, multipartBody } from './upload.js';
 
 export { DEFAULT_BASE_URL } from '../config.js';
 
@@ -110,6 +109,8 @@ export class AnyGenClient {
 
   /** Upload a file; it is checked first (exists, readable, not empty, ≤ 50 MB) and streamed. */
   async upload(path: string, opts: CallOptions = {}): Promise<CallResult<UploadAnswer>> {
+    // Loaded here: the multipart code (and node:crypto) is for uploads only.
+    const { checkUploadFile, multipartBody } = await import('./upload.js');
     const source = await checkUploadFile(path);
     return this.transport.call({
       endpoint: 'upload',

@@ -151,12 +151,13 @@ export class Transport {
     const timeout = setTimeout(() => timer.abort(), timeoutMs);
     const signal = spec.signal ? AbortSignal.any([spec.signal, timer.signal]) : timer.signal;
     const path = this.prefix + spec.path + queryString(spec.query);
-    const started = performance.now();
+    // Date.now, not performance.now: the latter loads perf_hooks on first use.
+    const started = Date.now();
     const log = (extra: Partial<RequestLog>) =>
       this.opts.onRequest?.({
         method: spec.method,
         url: this.origin + path,
-        ms: Math.round(performance.now() - started),
+        ms: Date.now() - started,
         attempt,
         ...extra,
       });
