@@ -468,3 +468,44 @@ describe('global flags', () => {
     );
   });
 });
+
+describe('sandbox command', () => {
+  test('prints its URL and key, serves the CLI, and stops cleanly on Ctrl-C', async (t) => {
+    const home = tempDir(t);
+    let url = '';
+    let client: Promise<{ code: number; stdout: string; stderr: string }> | undefined;
+    const r = await runBin(['sandbox', '--port', '0', '--key', 'sk-sandbox-e2e-0001', '--reads', '0'], {
+      env: envFor(undefined, home),
+      onStdout: (text, child) => {
+        url ||= /listening on (http:\/\/\S+)/.exec(text)?.[1] ?? '';
+        if (url && !client) {
+          client = runBin(['create', '-p', 'from the sandbox command', '--wait', '-k', 'sk-sandbox-e2e-0001'], {
+            env: envFor(undefined, home, { ANYGEN_BASE_URL: url }),
+          }).finally(() => child.kill('SIGINT'));
+        }
+      },
+    });
+    const c = await client;
+    assert.equal(c?.code, 0, c?.stderr);
+    assert.match(c?.stdout ?? '', /^Status: completed$/m);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^API key: sk-sandbox-e2e-0001$/m);
+    assert.match(r.stdout, /export ANYGEN_BASE_URL=http:\/\/127\.0\.0\.1:\d+ ANYGEN_API_KEY=sk-sandbox-e2e-0001/);
+    assert.match(r.stderr, /POST \/v1\/openapi\/tasks req_sbx_/, 'it logs each request');
+    assert.match(r.stderr, /Sandbox stopped\.$/m);
+  });
+});
+
+describe('-H', () => {
+  test('extra headers reach every API request of a command', async (t) => {
+    const s = await sandbox(t);
+    const home = tempDir(t);
+    const r = await runBin(['create', '-p', 'x', '-H', 'X-Trace: run-42', '--header', 'X-Team:design'], {
+      env: envFor(s, home),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const got = s.received.find((x) => x.route === 'create')?.headers;
+    assert.equal(got?.['x-trace'], 'run-42');
+    assert.equal(got?.['x-team'], 'design');
+  });
+});
