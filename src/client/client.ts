@@ -21,22 +21,9 @@ export { DEFAULT_BASE_URL } from '../config.js';
 
 import { DEFAULT_BASE_URL } from '../config.js';
 
-/** Sent with prepare, create and send-message so AnyGen can tell where tasks come from. */
-export const TRACKING_EXTRA = { create_from: 'skill', skill_name: 'image-generator' } as const;
+export { OPERATIONS, type Operation, TRACKING_EXTRA } from '../contract.js';
 
-/** The operations the reference script accepted; images use `ai_designer`. */
-export const OPERATIONS = [
-  'ai_designer',
-  'slide',
-  'doc',
-  'smart_draw',
-  'storybook',
-  'data_analysis',
-  'website',
-  'finance',
-  'deep_research',
-] as const;
-export type Operation = (typeof OPERATIONS)[number];
+import { TRACKING_EXTRA } from '../contract.js';
 
 export interface ClientOptions extends Omit<TransportOptions, 'baseUrl' | 'userAgent'> {
   baseUrl?: string;

@@ -1,7 +1,8 @@
 /** `create` (optionally waiting and downloading) and `run` (create, wait, download). */
-import { OPERATIONS } from '../client/client.js';
+
 import { usageError } from '../client/errors.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
+import { OPERATIONS } from '../contract.js';
 import type { HumanLine } from '../output.js';
 import type { CreateResult } from '../results.js';
 import {

@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { OPERATIONS as CONTRACT_OPERATIONS } from '../contract.js';
 import { type Fault, parseFaults } from './faults.js';
 import { renderPng } from './png.js';
 
@@ -137,17 +138,7 @@ class HttpError extends Error {
   }
 }
 
-const OPERATIONS = new Set([
-  'ai_designer',
-  'slide',
-  'doc',
-  'smart_draw',
-  'storybook',
-  'data_analysis',
-  'website',
-  'finance',
-  'deep_research',
-]);
+const OPERATIONS = new Set<string>(CONTRACT_OPERATIONS);
 
 const QUESTIONS = [
   'What size should it be, and where will it be shown?',
