@@ -4,7 +4,7 @@
  * a signal or an error answer never leaves a half-written or emptied file.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { trackTemp, untrackTemp } from './cleanup.js';
@@ -45,17 +45,12 @@ export function loadConversation(path: string): Conversation {
   return checked.data;
 }
 
-/** Fails before anything is sent when the file could not be written afterwards. */
-export function checkSaveTarget(path: string): void {
-  try {
-    if (statSync(path).isDirectory()) throw usageError(`--save ${path} is a directory`);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ENOENT') throw err;
-  }
-}
-
 export async function saveConversation(path: string, data: Conversation): Promise<void> {
-  await mkdir(dirname(resolve(path)), { recursive: true });
+  try {
+    await mkdir(dirname(resolve(path)), { recursive: true });
+  } catch (err) {
+    throw usageError(`Cannot save conversation to ${path}: ${(err as Error).message}`);
+  }
   const temp = join(dirname(resolve(path)), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   trackTemp(temp);
   try {

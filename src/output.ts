@@ -25,6 +25,7 @@ const EXIT_BY_KIND: Record<ErrorKind, number> = {
   permission: EXIT.failed,
   api_error: EXIT.failed,
   task_failed: EXIT.failed,
+  server_error: EXIT.network,
   network: EXIT.network,
   protocol: EXIT.network,
   timeout: EXIT.network,

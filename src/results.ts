@@ -96,6 +96,9 @@ export const ReplyResult = z.object({
   task_snapshot: Snapshot,
 });
 
+/** Printed once the sandbox listens; it then runs until Ctrl-C. */
+export const SandboxResult = z.object({ url: z.string(), api_key: z.string() });
+
 export type ConfigSetResult = z.infer<typeof ConfigSetResult>;
 export type ConfigGetResult = z.infer<typeof ConfigGetResult>;
 export type ConfigDeleteResult = z.infer<typeof ConfigDeleteResult>;
@@ -121,6 +124,7 @@ export const RESULT_SCHEMAS = {
   sendMessage: SendMessageResult,
   messages: MessagesResult,
   reply: ReplyResult,
+  sandbox: SandboxResult,
 } as const;
 
 export type ResultKind = keyof typeof RESULT_SCHEMAS;
@@ -139,4 +143,5 @@ export const RESULT_COMMANDS: Record<ResultKind, string> = {
   sendMessage: 'send-message',
   messages: 'get-messages',
   reply: 'get-messages --wait',
+  sandbox: 'sandbox (printed when it starts listening)',
 };

@@ -66,7 +66,7 @@ export interface GetMessagesRequest {
 export function checkTaskId(id: string): string {
   if (id.length === 0) throw usageError('--task-id is empty');
   if (id.length > 128) throw usageError(`--task-id is ${id.length} characters long; at most 128 are accepted`);
-  if (!/^[A-Za-z0-9_.:-]+$/.test(id) || /^\.+$/.test(id)) {
+  if (!/^[A-Za-z0-9_.:-]+$/.test(id) || id.includes('..') || id === '.') {
     throw usageError(
       `--task-id ${JSON.stringify(id)} is not a task id`,
       'Task ids hold only letters, digits, "-", "_", "." and ":", as printed by create.',

@@ -15,6 +15,8 @@ export type ErrorKind =
   | 'permission'
   /** Any other refusal by the service. */
   | 'api_error'
+  /** The service failed on its side (5xx, or a 100005xxx code): worth trying again later. */
+  | 'server_error'
   /** The task (or the reply to a message) finished as failed. */
   | 'task_failed'
   /** The service could not be reached, or the connection broke. */
@@ -98,7 +100,7 @@ export function kindForServerCode(code: number | undefined, status: number): Err
     if (code === 100004006 || code === 100004012) return 'rate_limit';
     if (code === 100006029) return 'permission';
     if (code >= 100004000 && code < 100005000) return 'api_error';
-    if (code >= 100005000) return 'api_error';
+    if (code >= 100005000) return 'server_error';
   }
   // The contract's 100004003 (invalid key) arrives as 403, so a bare 403 is a key problem too.
   if (status === 401 || status === 403) return 'auth';
@@ -106,11 +108,12 @@ export function kindForServerCode(code: number | undefined, status: number): Err
   if (status === 404) return 'not_found';
   if (status === 429) return 'rate_limit';
   if (status === 400 || status === 422) return 'validation';
+  if (status >= 500) return 'server_error';
   return 'api_error';
 }
 
 /** Is it worth asking again (for a request that is safe to repeat)? */
 export function isTransient(kind: ErrorKind, status: number | undefined): boolean {
-  if (kind === 'network' || kind === 'timeout' || kind === 'rate_limit') return true;
+  if (kind === 'network' || kind === 'timeout' || kind === 'rate_limit' || kind === 'server_error') return true;
   return status !== undefined && status >= 500;
 }

@@ -1,9 +1,10 @@
 /** `create` (optionally waiting and downloading) and `run` (create, wait, download). */
 
-import { usageError } from '../client/errors.js';
+import { AnyGenError, usageError } from '../client/errors.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
 import { OPERATIONS } from '../contract.js';
 import type { HumanLine } from '../output.js';
+import { checkFolderTarget } from '../paths.js';
 import type { CreateResult } from '../results.js';
 import {
   downloadAll,
@@ -47,6 +48,25 @@ export function normalizeLanguage(value: unknown, from: string): string | undefi
   return match;
 }
 
+/**
+ * A create cut off after it was sent may still have made (and charged for) a task:
+ * say so, so that nobody, agent or person, simply runs it again.
+ */
+function mayHaveCreated(err: unknown): unknown {
+  if (!(err instanceof AnyGenError) || !err.sent) return err;
+  if (err.kind !== 'interrupted' && err.kind !== 'network' && err.kind !== 'timeout' && err.kind !== 'protocol') {
+    return err;
+  }
+  return new AnyGenError({
+    kind: err.kind,
+    message: `${err.kind === 'interrupted' ? 'Interrupted while creating the task' : err.message}; the task may have been created`,
+    hint: 'Check your tasks on AnyGen before creating it again: running create again may spend credits twice.',
+    ...(err.requestId ? { requestId: err.requestId } : {}),
+    ...(err.status !== undefined ? { status: err.status } : {}),
+    sent: true,
+  });
+}
+
 interface Plan {
   operation: string;
   prompt: string;
@@ -63,23 +83,29 @@ function plan(ctx: CommandContext, opts: CreateOptions): Plan {
       ? normalizeLanguage(opts.language, '--language')
       : normalizeLanguage(ctx.config().default_language, `default_language in ${ctx.configPath}`);
   const fileTokens = (opts.fileToken ?? []).map((t) => requireText('--file-token', t).trim());
-  if (opts.output !== undefined) requireText('--output', opts.output);
+  if (opts.output !== undefined) checkFolderTarget('--output', requireText('--output', opts.output));
   return { operation, prompt, language, fileTokens, exportFormat: opts.exportFormat?.trim() || undefined };
 }
 
 async function createTask(ctx: CommandContext, opts: CreateOptions, p: Plan) {
   const client = await ctx.client(opts);
   ctx.out.info('Creating task…');
-  const { data, requestId } = await client.createTask(
-    {
-      operation: p.operation,
-      prompt: p.prompt,
-      ...(p.language ? { language: p.language } : {}),
-      ...(p.exportFormat ? { exportFormat: p.exportFormat } : {}),
-      fileTokens: p.fileTokens,
-    },
-    { signal: ctx.io.signal },
-  );
+  let answer: Awaited<ReturnType<typeof client.createTask>>;
+  try {
+    answer = await client.createTask(
+      {
+        operation: p.operation,
+        prompt: p.prompt,
+        ...(p.language ? { language: p.language } : {}),
+        ...(p.exportFormat ? { exportFormat: p.exportFormat } : {}),
+        fileTokens: p.fileTokens,
+      },
+      { signal: ctx.io.signal },
+    );
+  } catch (err) {
+    throw mayHaveCreated(err);
+  }
+  const { data, requestId } = answer;
   const taskUrl = data.task_url || `${client.baseUrl.origin}/task/${data.task_id}`;
   return { client, taskId: data.task_id, taskUrl, requestId: requestId ?? null };
 }

@@ -2,6 +2,7 @@
 import { checkTaskId } from '../client/client.js';
 import { AnyGenError } from '../client/errors.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
+import { checkFolderTarget } from '../paths.js';
 import {
   downloadAll,
   humanTask,
@@ -20,7 +21,7 @@ export interface PollOptions extends NetworkOptions, WaitFlags {
 
 export async function poll(ctx: CommandContext, opts: PollOptions) {
   const taskId = checkTaskId(requireText('--task-id', opts.taskId));
-  if (opts.output !== undefined) requireText('--output', opts.output);
+  if (opts.output !== undefined) checkFolderTarget('--output', requireText('--output', opts.output));
   const times = waitTimes(opts);
   const client = await ctx.client(opts);
   const task = await waitForTask(ctx, client, taskId, times, opts.output);
@@ -32,6 +33,7 @@ export async function poll(ctx: CommandContext, opts: PollOptions) {
 async function completedTask(ctx: CommandContext, opts: PollOptions) {
   const taskId = checkTaskId(requireText('--task-id', opts.taskId));
   const output = requireText('--output', opts.output);
+  checkFolderTarget('--output', output);
   const client = await ctx.client(opts);
   const { data: task } = await client.getTask(taskId, { signal: ctx.io.signal });
   if (task.status !== 'completed') {

@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import { usageError } from '../client/errors.js';
 import type { PrepareMessage } from '../client/schemas.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
-import { type Conversation, checkSaveTarget, loadConversation, samePath, saveConversation } from '../conversation.js';
+import { type Conversation, loadConversation, samePath, saveConversation } from '../conversation.js';
 import type { HumanLine } from '../output.js';
+import { checkFileTarget } from '../paths.js';
 import type { PrepareResult } from '../results.js';
 
 export interface PrepareOptions extends NetworkOptions {
@@ -36,7 +37,7 @@ export async function run(ctx: CommandContext, opts: PrepareOptions) {
     if (!startsNew) previous = loadConversation(opts.input);
     else ctx.out.info(`Starting a new conversation in ${opts.input}`);
   }
-  if (opts.save !== undefined) checkSaveTarget(opts.save);
+  if (opts.save !== undefined) checkFileTarget('--save', opts.save);
 
   const known = previous.file_tokens ?? [];
   const given = (opts.fileToken ?? []).map((t) => t.trim()).filter(Boolean);

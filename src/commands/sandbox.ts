@@ -39,13 +39,13 @@ export async function run(ctx: CommandContext, opts: SandboxCommandOptions) {
   } catch (err) {
     throw usageError(`Cannot start the sandbox: ${(err as Error).message}`);
   }
-  const { stdout } = ctx.io;
-  stdout.write(`AnyGen sandbox listening on ${sandbox.url}\n`);
-  stdout.write(`API key: ${sandbox.apiKey}\n`);
-  stdout.write(
-    `Use it from another shell:\n  export ANYGEN_BASE_URL=${sandbox.url} ANYGEN_API_KEY=${sandbox.apiKey}\n`,
-  );
-  stdout.write('Press Ctrl-C to stop.\n');
+  await ctx.out.result('sandbox', { url: sandbox.url, api_key: sandbox.apiKey }, [
+    `AnyGen sandbox listening on ${sandbox.url}`,
+    ['API key', sandbox.apiKey],
+    'Use it from another shell:',
+    `  export ANYGEN_BASE_URL=${sandbox.url} ANYGEN_API_KEY=${sandbox.apiKey}`,
+    'Press Ctrl-C to stop.',
+  ]);
   await new Promise<void>((resolve) => {
     if (ctx.io.signal.aborted) resolve();
     ctx.io.signal.addEventListener('abort', () => resolve(), { once: true });

@@ -476,7 +476,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         .map((m) => textOf((m as { content: unknown }).content));
       const last = userTexts[userTexts.length - 1] ?? '';
       const fail = parseDirectives(last).fail;
-      if (fail) throw new HttpError(200, 100005002, fail);
+      if (fail) throw new HttpError(200, 100004005, fail);
       const ready = userTexts.length >= prepareTurns || /just create|ready/i.test(last);
       const reply = ready
         ? 'Thanks, I have what I need. Here is the plan for your image.'

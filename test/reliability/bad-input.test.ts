@@ -20,6 +20,8 @@ interface Row {
   error: RegExp;
   /** Spawn the binary as nobody instead of running in-process. */
   asNobody?: boolean;
+  /** A config file to run with (in its own folder, outside the snapshot). */
+  config?: Record<string, unknown>;
 }
 
 const NOBODY = 65534;
@@ -27,6 +29,7 @@ const badIds: [string, string][] = [
   ['a slash', 'task_a/b'],
   ['"..', '..'],
   ['a path climbing up', '../tasks'],
+  ['".." inside', 'task..x'],
   ['a "?"', 'task_a?x=1'],
   ['a "#"', 'task_a#frag'],
   ['a space', 'task a'],
@@ -143,7 +146,7 @@ const rows: Row[] = [
   {
     name: 'a --save that is a directory',
     argv: (d) => ['prepare', '-m', 'hi', '--save', join(d, 'folder')],
-    error: /is a directory/,
+    error: /is a folder, not a file/,
   },
   {
     name: 'an unknown operation',
@@ -171,6 +174,39 @@ const rows: Row[] = [
   },
   { name: 'an unknown config key to get', argv: () => ['config', 'get', 'colour'], error: /Unknown config key/ },
   { name: 'an unknown language', argv: () => ['create', '-p', 'p', '-l', 'fr-FR'], error: /--language must be one of/ },
+  ...['Host', 'Content-Length', 'Content-Type', 'Transfer-Encoding', 'Connection'].map(
+    (name): Row => ({
+      name: `a -H ${name}, which the client sets itself`,
+      argv: () => ['create', '-p', 'p', '-H', `${name}: x`],
+      error: /is not allowed: anygen-image sets it itself/,
+    }),
+  ),
+  {
+    name: '--output that is a file, before the task is created',
+    argv: (d) => ['create', '-p', 'p', '--wait', '--output', join(d, 'ok.png')],
+    error: /--output .*ok\.png is a file, not a folder/,
+  },
+  {
+    name: '--output under a file',
+    argv: (d) => ['run', '-p', 'p', '--output', join(d, 'ok.png', 'images')],
+    error: /ok\.png is a file, not a folder/,
+  },
+  {
+    name: 'a --save under a file',
+    argv: (d) => ['prepare', '-m', 'hi', '--save', join(d, 'ok.png', 'conv.json')],
+    error: /ok\.png is a file, not a folder/,
+  },
+  {
+    name: 'a download --output that is a file',
+    argv: (d) => ['download', '--task-id', 'task_ok', '--output', join(d, 'ok.png')],
+    error: /is a file, not a folder/,
+  },
+  {
+    name: 'a default_language in the config that is not a language',
+    argv: () => ['create', '-p', 'p'],
+    error: /default_language in .*config\.json must be one of zh-CN, en-US/,
+    config: { default_language: 'klingon' },
+  },
 ];
 
 describe('bad input', () => {
@@ -193,7 +229,13 @@ describe('bad input', () => {
     for (const row of rows) {
       await t.test(row.name, async () => {
         const argv = row.argv(dir);
-        const env = envFor(s, dir);
+        let env = envFor(s, dir);
+        if (row.config) {
+          const home = tempDir(t);
+          mkdirSync(join(home, 'xdg', 'anygen'), { recursive: true });
+          writeFileSync(join(home, 'xdg', 'anygen', 'config.json'), JSON.stringify(row.config));
+          env = envFor(s, home);
+        }
         let r: RunResult;
         if (row.asNobody) {
           r = await runBin(argv, { env, uid: NOBODY, gid: NOBODY });

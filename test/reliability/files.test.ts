@@ -162,7 +162,7 @@ describe('the conversation file', () => {
     assert.equal(first.code, 0, first.stderr);
     const before = snapshot(dir);
     const cases: [string, string, number][] = [
-      ['503', 'blue please', 1],
+      ['503', 'blue please', 4],
       ['', 'blue [fail the model is busy]', 1],
       ['drop', 'blue please', 4],
       ['badshape', 'blue please', 4],

@@ -166,10 +166,10 @@ describe('AnyGenClient errors', () => {
     assert.equal(err.retryable, true);
   });
 
-  test('503 is kind api_error and retryable', async (t) => {
+  test('503 is kind server_error and retryable', async (t) => {
     const s = await sandbox(t, { faults: '503' });
     const err = await rejection(client(s.url).verifyKey());
-    assert.equal(err.kind, 'api_error');
+    assert.equal(err.kind, 'server_error');
     assert.equal(err.status, 503);
     assert.equal(err.retryable, true);
   });

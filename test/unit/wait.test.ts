@@ -85,6 +85,25 @@ describe('interruption', () => {
   });
 });
 
+describe('interrupting create', () => {
+  test('Ctrl-C while create is in flight says the task may exist and not to create it again', async (t) => {
+    const s = await sandbox(t, { faults: 'delay:5000' });
+    const home = tempDir(t);
+    const ctrlC = new AbortController();
+    const r = await runCli(['create', '-p', 'a poster'], {
+      env: envFor(s, home),
+      signal: ctrlC.signal,
+      virtualTime: false,
+      onStderr: (text) => {
+        if (text.includes('Creating task')) setImmediate(() => ctrlC.abort());
+      },
+    });
+    assert.equal(r.code, 130);
+    assert.match(r.stderr, /^Error: Interrupted while creating the task; the task may have been created$/m);
+    assert.match(r.stderr, /running create again may spend credits twice/);
+  });
+});
+
 describe('waitUntil', () => {
   test('back-off doubles from the interval and is capped', () => {
     assert.deepEqual(
