@@ -40,11 +40,17 @@ const io: IO = {
   signal: controller.signal,
 };
 
-main(process.argv.slice(2), io).then(
-  // Keep-alive sockets would hold the process open for their timeout: leave now.
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+/**
+ * Exit once stdout and stderr have handed everything to the OS: on a pipe, writes
+ * complete later, and exiting at once would cut off what the reader has not taken yet
+ * (a large --json document). Exiting rather than waiting for the event loop to empty
+ * also drops idle keep-alive sockets.
+ */
+function exitAfterFlush(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv.slice(2), io).then(exitAfterFlush, (err: unknown) => {
+  process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+  exitAfterFlush(1);
+});

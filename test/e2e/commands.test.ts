@@ -3,11 +3,13 @@
  * every subcommand in human and --json mode, stdout, stderr and exit codes.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { AnyGenClient } from '../../src/client/client.js';
 import { pngSize } from '../../src/sandbox/png.js';
-import { envFor, json, runBin, sandbox, TEST_KEY, tempDir } from '../helpers/harness.js';
+import { BIN, envFor, json, runBin, sandbox, TEST_KEY, tempDir } from '../helpers/harness.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 
@@ -507,5 +509,33 @@ describe('-H', () => {
     const got = s.received.find((x) => x.route === 'create')?.headers;
     assert.equal(got?.['x-trace'], 'run-42');
     assert.equal(got?.['x-team'], 'design');
+  });
+});
+
+describe('large output', () => {
+  test('a --json document larger than a pipe buffer reaches a slow reader whole', async (t) => {
+    const s = await sandbox(t);
+    const home = tempDir(t);
+    const client = new AnyGenClient({ baseUrl: s.url, apiKey: TEST_KEY });
+    const { data } = await client.createTask({ operation: 'ai_designer', prompt: 'x' });
+    for (let i = 0; i < 40; i++) await client.sendMessage(data.task_id, { content: 'y'.repeat(3000) });
+    // A real pipe (pipe(2), as a shell makes) to a reader that starts late: the CLI must
+    // not exit with the rest of its output still queued.
+    const child = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        `"${process.execPath}" "${BIN}" --json get-messages --task-id ${data.task_id} --limit 100 | (sleep 0.3; cat)`,
+      ],
+      { env: envFor(s, home) as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0);
+    assert.ok(out.length > 120_000, `only ${out.length} bytes`);
+    assert.equal((JSON.parse(out) as { messages: unknown[] }).messages.length, 80);
   });
 });
