@@ -6,7 +6,7 @@
  * `conf` (atomic write, file mode), under a lock file so that two processes setting
  * different keys at the same moment both land.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -96,9 +96,15 @@ async function withLock<T>(file: string, fn: () => Promise<T>, opts: LockOptions
     } catch (err) {
       if ((err as { code?: string }).code !== 'EEXIST') throw writeProblem(file, err);
       try {
-        if (Date.now() - statSync(lock).mtimeMs > staleMs) unlinkSync(lock);
+        if (Date.now() - statSync(lock).mtimeMs > staleMs) {
+          // Rename first: of two processes that judge it stale, only one can move it, so
+          // neither removes a lock the other has just taken.
+          const moved = `${lock}.stale-${process.pid}`;
+          renameSync(lock, moved);
+          unlinkSync(moved);
+        }
       } catch {
-        // Gone already: try again.
+        // Gone already, or another process moved it: try again.
       }
       if (Date.now() > deadline) {
         throw usageError(

@@ -10,6 +10,7 @@ import {
   DEFAULT_BASE_URL,
   ENV_API_KEY,
   ENV_BASE_URL,
+  type KeySource,
   maskKey,
   readConfig,
   resolveApiKey,
@@ -51,6 +52,9 @@ export function baseUrlFrom(env: Record<string, string | undefined>): string {
 
 // RFC 9110 token characters for header names.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// What an HTTP/1.1 header value may hold (Latin-1 without controls other than tab).
+const HEADER_VALUE = /^[\t\u0020-\u007e\u0080-\u00ff]*$/;
+
 /** Headers that the transport owns: a -H that changed them would change what the key or body mean. */
 const RESERVED_HEADERS = new Set([
   'authorization',
@@ -73,6 +77,7 @@ export function parseHeaders(list: string[] | undefined): Record<string, string>
     if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) {
       throw usageError(`Header ${name} carries control characters`);
     }
+    if (!HEADER_VALUE.test(value)) throw usageError(`Header ${name} carries characters that HTTP headers cannot`);
     if (RESERVED_HEADERS.has(name.toLowerCase())) {
       throw usageError(
         `-H ${name} is not allowed: anygen-image sets it itself`,
@@ -85,6 +90,12 @@ export function parseHeaders(list: string[] | undefined): Record<string, string>
   }
   return headers;
 }
+
+const KEY_SOURCES: Record<KeySource, (configFile: string) => string> = {
+  flag: () => '--api-key',
+  env: () => ENV_API_KEY,
+  config: (configFile) => configFile,
+};
 
 export function missingKeyError(): AnyGenError {
   return new AnyGenError({
@@ -119,8 +130,22 @@ export function createContext(io: IO, out: Output): CommandContext {
       const baseUrl = baseUrlFrom(io.env);
       const resolved = resolveApiKey(net.apiKey, io.env, path);
       if (!resolved) throw missingKeyError();
-      const from = { flag: '--api-key', env: ENV_API_KEY, config: path }[resolved.source];
+      // The key travels in a header: one that cannot (a stray character from a copy and
+      // paste) would fail on every request. Say so now, without printing it.
+      if (!HEADER_VALUE.test(resolved.key) || /\s/.test(resolved.key)) {
+        throw new AnyGenError({
+          kind: 'auth',
+          message: `The API key from ${KEY_SOURCES[resolved.source](path)} contains spaces or characters a key cannot have`,
+          hint: 'Copy the key again (it looks like sk-…) and set it once more.',
+          sent: false,
+        });
+      }
+      const from = KEY_SOURCES[resolved.source](path);
       out.debug(`API key ${maskKey(resolved.key)} from ${from}`);
+      const base = new URL(baseUrl);
+      if (base.protocol === 'http:' && !/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(base.hostname)) {
+        out.info(`Warning: ${ENV_BASE_URL} is plain http to ${base.host}: the API key travels unencrypted.`);
+      }
       const { AnyGenClient } = await import('./client/client.js');
       return new AnyGenClient({
         baseUrl,

@@ -2,8 +2,8 @@
  * Checks of where results will be written, made before anything is sent: a task
  * should not be created (and paid for) only to find its folder cannot exist.
  */
-import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, closeSync, constants, openSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { usageError } from './client/errors.js';
 
 function kindOf(path: string): 'dir' | 'file' | 'missing' {
@@ -17,24 +17,51 @@ function kindOf(path: string): 'dir' | 'file' | 'missing' {
   }
 }
 
-/** The closest existing folder above `path` must be a folder, or `mkdir -p` would fail. */
+/** Creating a file is the only test that holds for root, read-only mounts and /proc alike. */
+function probeWritable(flag: string, path: string, dir: string): void {
+  const probe = join(dir, `.anygen-image-probe-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    closeSync(openSync(probe, 'wx', 0o600));
+    unlinkSync(probe);
+  } catch (err) {
+    throw usageError(
+      `${flag} ${path}: cannot write in ${dir} (${(err as { code?: string }).code ?? (err as Error).message})`,
+    );
+  }
+}
+
+/**
+ * The closest existing folder above `path` must be a folder we may create things in,
+ * or `mkdir -p` and the write would fail after the request was sent.
+ */
 function checkAncestors(flag: string, path: string): void {
   for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
     const kind = kindOf(dir);
-    if (kind === 'dir') return;
     if (kind === 'file') throw usageError(`${flag} ${path}: ${dir} is a file, not a folder`);
+    if (kind === 'dir') {
+      if (dir === dirname(resolve(path))) probeWritable(flag, path, dir);
+      else {
+        try {
+          accessSync(dir, constants.W_OK);
+        } catch {
+          throw usageError(`${flag} ${path}: cannot create folders in ${dir}`);
+        }
+      }
+      return;
+    }
     if (dirname(dir) === dir) return;
   }
 }
 
-/** A folder to download into: existing, or creatable. */
+/** A folder to download into: existing and writable, or creatable. */
 export function checkFolderTarget(flag: string, path: string): void {
   const kind = kindOf(path);
   if (kind === 'file') throw usageError(`${flag} ${path} is a file, not a folder`);
-  if (kind === 'missing') checkAncestors(flag, path);
+  if (kind === 'dir') probeWritable(flag, path, resolve(path));
+  else checkAncestors(flag, path);
 }
 
-/** A file to write: not a folder, and its folder existing or creatable. */
+/** A file to write: not a folder, and its folder writable or creatable. */
 export function checkFileTarget(flag: string, path: string): void {
   if (kindOf(path) === 'dir') throw usageError(`${flag} ${path} is a folder, not a file`);
   checkAncestors(flag, path);

@@ -38,6 +38,8 @@ export interface ReadOptions {
 }
 
 export const DEFAULT_INTERVAL_MS = 3_000;
+/** Answers outside the contract in a row that a wait tries past before giving up. */
+export const MAX_GARBLED = 2;
 export const DEFAULT_TIMEOUT_MS = 20 * 60_000;
 
 /** The wait before the next try after `failures` failures in a row. */
@@ -57,6 +59,7 @@ export async function waitUntil<T>(
   const heartbeatMs = opts.heartbeatMs ?? 30_000;
   let lastBeat = start;
   let failures = 0;
+  let garbled = 0;
   let last: { status: string; progress?: number | undefined } | undefined;
 
   const pause = async (ms: number) => {
@@ -79,7 +82,12 @@ export async function waitUntil<T>(
       value = await read({ ...(opts.signal ? { signal: opts.signal } : {}), timeoutCapMs: remaining });
     } catch (err) {
       if (opts.signal?.aborted) throw interrupted();
-      if (!(err instanceof AnyGenError) || !isTransient(err.kind, err.status)) throw err;
+      if (!(err instanceof AnyGenError)) throw err;
+      // One garbled answer (a proxy's error page) should not end a 20-minute wait;
+      // a service that keeps answering outside the contract should.
+      garbled = err.kind === 'protocol' ? garbled + 1 : 0;
+      const retry = isTransient(err.kind, err.status) || (err.kind === 'protocol' && garbled <= MAX_GARBLED);
+      if (!retry) throw err;
       failures++;
       const delayMs =
         err.retryAfter !== undefined
@@ -90,6 +98,7 @@ export async function waitUntil<T>(
       continue;
     }
     failures = 0;
+    garbled = 0;
 
     const state = judge(value);
     const elapsedMs = opts.now() - start;

@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { createWriteStream } from 'node:fs';
-import { link, mkdir, stat, unlink } from 'node:fs/promises';
+import { createWriteStream, constants as fsConstants } from 'node:fs';
+import { copyFile, link, mkdir, stat, unlink } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { basename, extname, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -18,6 +18,9 @@ import { AnyGenError, usageError } from './errors.js';
 import { send } from './http.js';
 
 const MAX_REDIRECTS = 5;
+const MAX_NAME_BYTES = 200;
+/** Larger than any image; a host streaming more is not sending one. */
+const MAX_DOWNLOAD_BYTES = 1024 * 1024 * 1024;
 
 /** Is this IP address one that a file from the internet has no business coming from? */
 export function isPrivateAddress(address: string): boolean {
@@ -130,9 +133,15 @@ export function safeFileName(name: string | null | undefined, fallback: string):
     .replace(UNSAFE_NAME, '_')
     .replace(/^[.\s]+/, '')
     .trim();
-  if (base.length > 200) {
+  // File systems limit names to 255 bytes, and the temporary name adds ~20: cut by bytes,
+  // on a character boundary, keeping the extension.
+  if (Buffer.byteLength(base) > MAX_NAME_BYTES) {
     const ext = extname(base).slice(0, 16);
-    base = base.slice(0, 200 - ext.length) + ext;
+    let stem = Array.from(base.slice(0, base.length - ext.length))
+      .slice(0, MAX_NAME_BYTES)
+      .join('');
+    while (Buffer.byteLength(stem + ext) > MAX_NAME_BYTES) stem = Array.from(stem).slice(0, -1).join('');
+    base = stem + ext;
   }
   if (!base || /^\.+$/.test(base)) return fallback;
   return base;
@@ -197,6 +206,10 @@ export async function downloadFile(opts: DownloadOptions): Promise<Downloaded> {
       const counter = new Transform({
         transform(chunk: Buffer, _enc, done) {
           bytes += chunk.length;
+          if (bytes > MAX_DOWNLOAD_BYTES) {
+            done(refused(`${name} is larger than ${MAX_DOWNLOAD_BYTES / 1024 / 1024} MB`));
+            return;
+          }
           done(null, chunk);
         },
       });
@@ -249,7 +262,18 @@ async function placeWithoutOverwrite(temp: string, dir: string, name: string): P
       await unlink(temp);
       return candidate;
     } catch (err) {
-      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      const code = (err as { code?: string }).code;
+      if (code === 'EEXIST') continue;
+      // File systems without hard links (FAT, some network mounts): an exclusive copy
+      // gives the same promise, never replacing a file that is there.
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
+      try {
+        await copyFile(temp, candidate, fsConstants.COPYFILE_EXCL);
+        await unlink(temp);
+        return candidate;
+      } catch (copyErr) {
+        if ((copyErr as { code?: string }).code !== 'EEXIST') throw copyErr;
+      }
     }
   }
   throw usageError(`Too many files named like ${name} in ${dir}`);

@@ -71,6 +71,22 @@ export class AnyGenError extends Error {
     this.sent = init.sent ?? true;
   }
 
+  /** The same error with more to say after its hint (never changes the kind or the exit code). */
+  withHint(more: string): AnyGenError {
+    return new AnyGenError({
+      kind: this.kind,
+      message: this.message,
+      hint: this.hint ? `${this.hint}\n${more}` : more,
+      ...(this.status !== undefined ? { status: this.status } : {}),
+      ...(this.code !== undefined ? { code: this.code } : {}),
+      ...(this.requestId !== undefined ? { requestId: this.requestId } : {}),
+      ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
+      ...(this.retryAfter !== undefined ? { retryAfter: this.retryAfter } : {}),
+      retryable: this.retryable,
+      sent: this.sent,
+    });
+  }
+
   /** What `--json` prints under `error`, and what `JSON.stringify` shows. */
   toJSON(): { type: ErrorKind; message: string; hint?: string; code?: number; request_id?: string } {
     return {

@@ -97,7 +97,14 @@ export async function send(req: HttpRequest): Promise<HttpResponse> {
     const body = req.body;
     if (body === undefined) outgoing.end();
     else if (typeof body === 'string' || Buffer.isBuffer(body)) outgoing.end(body);
-    else pump(body, outgoing).catch((err: Error) => outgoing.destroy(err));
+    else {
+      pump(body, outgoing).catch((err: Error) => {
+        // The body's own failure (the file changed or vanished) is the error to report,
+        // not the broken connection that destroying the request causes.
+        reject(err);
+        outgoing.destroy();
+      });
+    }
   });
 }
 

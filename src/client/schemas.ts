@@ -134,7 +134,15 @@ export const MessagesPage = memo(() =>
     messages: z.array(TaskMessage()),
     task_snapshot: z.optional(z.nullable(TaskSnapshot())),
     has_more: z.optional(z.boolean()),
-    cursor: z.optional(z.nullable(z.string())),
+    // A number would do as well as a string; it is sent back as text either way.
+    cursor: z.optional(
+      z.nullable(
+        z.pipe(
+          z.union([z.string(), z.number()]),
+          z.transform((v) => String(v)),
+        ),
+      ),
+    ),
   }),
 );
 export type MessagesPage = z.infer<ReturnType<typeof MessagesPage>>;

@@ -308,8 +308,18 @@ export class Transport {
     }
     const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : '';
     const detail = err instanceof Error ? this.redact(err.message) : String(err);
+    if (!(err instanceof HttpTransportError)) {
+      // Not the network: Node refused to build the request (a header it cannot send).
+      return new AnyGenError({
+        ...base,
+        kind: 'usage',
+        message: `${spec.endpoint}: ${detail}`,
+        retryable: false,
+        sent: false,
+      });
+    }
     // No connection was ever made: repeating cannot post or spend anything twice.
-    const notSent = err instanceof HttpTransportError && err.beforeSend;
+    const notSent = err.beforeSend;
     return new AnyGenError({
       ...base,
       kind: 'network',

@@ -21,13 +21,20 @@ export function intOption(name: string, value: string | undefined, min: number, 
 }
 
 /** Seconds, possibly fractional, for --timeout and --interval. */
-export function secondsOption(name: string, value: string | undefined, min: number, fallbackMs: number): number {
+export function secondsOption(
+  name: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+  fallbackMs: number,
+): number {
   if (value === undefined) return fallbackMs;
   const text = String(value).trim();
   if (!/^\d+(\.\d+)?$/.test(text))
     throw usageError(`${name} must be a number of seconds, not ${JSON.stringify(value)}`);
   const n = Number(text);
   if (n < min) throw usageError(`${name} must be at least ${min} second${min === 1 ? '' : 's'}, not ${n}`);
+  if (n > max) throw usageError(`${name} must be at most ${max} seconds, not ${n}`);
   return Math.round(n * 1000);
 }
 
@@ -38,8 +45,9 @@ export interface WaitFlags {
 
 export function waitTimes(flags: WaitFlags): { intervalMs: number; timeoutMs: number } {
   return {
-    intervalMs: secondsOption('--interval', flags.interval, 1, DEFAULT_INTERVAL_MS),
-    timeoutMs: secondsOption('--timeout', flags.timeout, 1, DEFAULT_TIMEOUT_MS),
+    // Caps keep every wait within what a timer can hold (about 24 days).
+    intervalMs: secondsOption('--interval', flags.interval, 1, 3600, DEFAULT_INTERVAL_MS),
+    timeoutMs: secondsOption('--timeout', flags.timeout, 1, 7 * 86_400, DEFAULT_TIMEOUT_MS),
   };
 }
 
@@ -54,6 +62,9 @@ function shellQuote(s: string): string {
 export function taskUrlOf(task: Task, baseUrl: string): string {
   return task.output?.task_url || `${baseUrl}/task/${task.task_id}`;
 }
+
+/** Final statuses other than completed: the contract names `failed`; a cancelled task ends too. */
+const ENDED_BADLY = new Set(['failed', 'cancelled', 'canceled']);
 
 /** Poll until the task completes; a failed task, the cap or Ctrl-C end it with the matching error. */
 export async function waitForTask(
@@ -71,7 +82,7 @@ export async function waitForTask(
       (t) => ({
         status: t.status,
         progress: t.progress ?? undefined,
-        done: t.status === 'completed' || t.status === 'failed',
+        done: t.status === 'completed' || ENDED_BADLY.has(t.status),
       }),
       {
         ...times,
@@ -82,10 +93,13 @@ export async function waitForTask(
       },
     );
     progress.stop();
-    if (task.status === 'failed') {
-      // Server text: the key is masked here as in every other error.
+    if (ENDED_BADLY.has(task.status)) {
       const reason =
-        typeof task.error === 'string' && task.error ? client.transport.redact(task.error) : 'no reason given';
+        typeof task.error === 'string' && task.error
+          ? client.transport.redact(task.error)
+          : task.status === 'failed'
+            ? 'no reason given'
+            : `it was ${task.status}`;
       throw new AnyGenError({
         kind: 'task_failed',
         message: `Task ${taskId} failed: ${reason}`,

@@ -10,6 +10,7 @@ import {
   downloadAll,
   humanTask,
   requireText,
+  resumeCommand,
   taskFiles,
   taskResult,
   type WaitFlags,
@@ -110,6 +111,33 @@ async function createTask(ctx: CommandContext, opts: CreateOptions, p: Plan) {
   return { client, taskId: data.task_id, taskUrl, requestId: requestId ?? null };
 }
 
+type Created = Awaited<ReturnType<typeof createTask>>;
+
+/**
+ * Wait for a task just created, and download its files. Whatever fails from here on,
+ * the task exists and was paid for: every error names it and says how to resume, even
+ * under --json and --quiet, so nobody creates it again.
+ */
+async function finish(
+  ctx: CommandContext,
+  created: Created,
+  times: { intervalMs: number; timeoutMs: number },
+  output?: string,
+) {
+  // Say where the task is before the long wait, so an interrupted run still has it.
+  ctx.out.info(`Task ID: ${created.taskId}\nTask URL: ${created.taskUrl}`);
+  try {
+    const task = await waitForTask(ctx, created.client, created.taskId, times, output);
+    const downloads = output ? await downloadAll(ctx, created.client, taskFiles(task), output) : [];
+    return taskResult(task, created.client.baseUrl.origin, downloads);
+  } catch (err) {
+    if (!(err instanceof AnyGenError) || `${err.message}\n${err.hint ?? ''}`.includes(created.taskId)) throw err;
+    throw err.withHint(
+      `Task ID: ${created.taskId}\nTask URL: ${created.taskUrl}\nResume with: ${resumeCommand(created.taskId, output)}`,
+    );
+  }
+}
+
 export async function run(ctx: CommandContext, opts: CreateOptions) {
   const p = plan(ctx, opts);
   if (opts.output !== undefined && !opts.wait) {
@@ -123,11 +151,7 @@ export async function run(ctx: CommandContext, opts: CreateOptions) {
   ];
   const result: CreateResult = { task_id: created.taskId, task_url: created.taskUrl, request_id: created.requestId };
   if (opts.wait) {
-    // Say where the task is before the long wait, so an interrupted run still has it.
-    ctx.out.info(`Task ID: ${created.taskId}\nTask URL: ${created.taskUrl}`);
-    const task = await waitForTask(ctx, created.client, created.taskId, times, opts.output);
-    const downloads = opts.output ? await downloadAll(ctx, created.client, taskFiles(task), opts.output) : [];
-    result.task = taskResult(task, created.client.baseUrl.origin, downloads);
+    result.task = await finish(ctx, created, times, opts.output);
     lines.splice(0, lines.length, ...humanTask(result.task));
   }
   await ctx.out.result('create', result, lines);
@@ -138,9 +162,6 @@ export async function runAll(ctx: CommandContext, opts: CreateOptions) {
   const p = plan(ctx, opts);
   const times = waitTimes(opts);
   const created = await createTask(ctx, opts, p);
-  ctx.out.info(`Task ID: ${created.taskId}\nTask URL: ${created.taskUrl}`);
-  const task = await waitForTask(ctx, created.client, created.taskId, times, opts.output);
-  const downloads = opts.output ? await downloadAll(ctx, created.client, taskFiles(task), opts.output) : [];
-  const result = taskResult(task, created.client.baseUrl.origin, downloads);
+  const result = await finish(ctx, created, times, opts.output);
   await ctx.out.result('task', result, humanTask(result));
 }

@@ -106,19 +106,29 @@ export async function get(ctx: CommandContext, opts: GetMessagesOptions) {
 
 async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskId: string, limit: number) {
   if (opts.cursor !== undefined) throw usageError('--cursor cannot be used with --wait');
-  const sinceId = intOption('--since-id', opts.sinceId, 0, Number.MAX_SAFE_INTEGER, 0);
+  const given =
+    opts.sinceId === undefined ? undefined : intOption('--since-id', opts.sinceId, 0, Number.MAX_SAFE_INTEGER, 0);
   const times = waitTimes(opts);
   const client = await ctx.client(opts);
+  // Without --since-id, the reply wanted is the one to the latest message sent: an older
+  // finished reply must not end the wait at once (the Python script's default of 0 did).
+  let sinceId = given ?? -1;
+  const latestUserMessage = (page: MessagesPage) =>
+    page.messages.filter((m) => m.role === 'user').reduce((max, m) => Math.max(max, m.id), 0);
   const newer = (page: MessagesPage) =>
     page.messages.filter(
       (m) => m.role === 'assistant' && m.id > sinceId && (m.status === 'completed' || m.status === 'failed'),
     );
-  const progress = await createProgress(ctx.out, `Waiting for the reply to message ${sinceId}`);
+  const progress = await createProgress(
+    ctx.out,
+    given === undefined ? 'Waiting for the reply to your latest message' : `Waiting for the reply to message ${given}`,
+  );
   let page: MessagesPage;
   try {
     page = await waitUntil(
       async (o) => (await client.getMessages(taskId, { limit }, { ...o, retries: 0 })).data,
       (p) => {
+        if (sinceId < 0) sinceId = latestUserMessage(p);
         const done = newer(p).length > 0;
         const running = p.messages.find((m) => m.role === 'assistant' && m.id > sinceId);
         return { status: done ? 'completed' : (running?.status ?? 'waiting for reply'), done };
@@ -136,7 +146,7 @@ async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskI
       throw new AnyGenError({
         kind: err.kind,
         message: `${err.kind === 'interrupted' ? 'Stopped waiting for the reply' : err.message}; it may still arrive`,
-        hint: `Resume with: npx anygen-image get-messages --task-id ${taskId} --wait --since-id ${sinceId}`,
+        hint: `Resume with: npx anygen-image get-messages --task-id ${taskId} --wait --since-id ${Math.max(sinceId, 0)}`,
       });
     }
     throw err;

@@ -1,6 +1,6 @@
 /** `prepare`: the requirement dialogue, one turn per call, kept in a conversation file. */
 import { existsSync } from 'node:fs';
-import { usageError } from '../client/errors.js';
+import { AnyGenError, usageError } from '../client/errors.js';
 import type { PrepareMessage } from '../client/schemas.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
 import { type Conversation, loadConversation, samePath, saveConversation } from '../conversation.js';
@@ -75,7 +75,15 @@ export async function run(ctx: CommandContext, opts: PrepareOptions) {
     suggested_task_params: suggested,
   };
   if (opts.save !== undefined) {
-    await saveConversation(opts.save, conversation);
+    try {
+      await saveConversation(opts.save, conversation);
+    } catch (err) {
+      // The turn was sent and answered: keep what it said, or the dialogue is lost.
+      if (!(err instanceof AnyGenError)) throw err;
+      throw err.withHint(
+        `The turn was sent. AnyGen answered: ${data.reply ?? ''}\nStatus: ${data.status}; prepare_session_id: ${conversation.prepare_session_id ?? ''}`,
+      );
+    }
     ctx.out.info(`Conversation saved to ${opts.save}`);
   }
 

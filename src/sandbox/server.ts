@@ -41,6 +41,7 @@ export interface UploadRecord {
 
 interface Directives {
   fail?: string;
+  cancelled?: boolean;
   reads?: number;
   faults: Fault[];
   fileName?: string;
@@ -99,11 +100,16 @@ export interface Sandbox {
 /** `[word]` or `[word value]` in a prompt or a message turns on behaviour for that task. */
 export function parseDirectives(text: string): Directives {
   const d: Directives = { faults: [], fileFaults: [], legacy: false };
-  for (const m of text.matchAll(/\[(fail|reads|faults|file-name|file-url|file-faults|legacy)(?:\s+([^\]]*))?\]/g)) {
+  for (const m of text.matchAll(
+    /\[(fail|cancelled|reads|faults|file-name|file-url|file-faults|legacy)(?:\s+([^\]]*))?\]/g,
+  )) {
     const value = (m[2] ?? '').trim();
     switch (m[1]) {
       case 'fail':
         d.fail = value || 'The sandbox was asked to fail this task';
+        break;
+      case 'cancelled':
+        d.cancelled = true;
         break;
       case 'reads':
         d.reads = Number(value);
@@ -294,6 +300,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       view.progress = Math.min(95, Math.round((task.reads / need) * 100));
       return view;
     }
+    if (task.directives.cancelled) return { ...view, status: 'cancelled', progress: 0 };
     if (task.directives.fail) {
       return { ...view, status: 'failed', progress: 100, error: task.directives.fail };
     }

@@ -280,6 +280,15 @@ describe('poll, download, thumbnail, run', () => {
     });
   });
 
+  test('a cancelled task ends the wait with exit 1 instead of waiting out the cap', async (t) => {
+    const s = await sandbox(t);
+    const home = tempDir(t);
+    const id = await created(s, home, 'Stopped [cancelled]');
+    const r = await runBin(['poll', '--task-id', id], { env: envFor(s, home) });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`Error: Task ${id} failed: it was cancelled`));
+  });
+
   test('the wait cap ends with exit 5, the task URL and the command that resumes', async (t) => {
     const s = await sandbox(t);
     const home = tempDir(t);
@@ -382,6 +391,23 @@ describe('send-message and get-messages', () => {
       [messageId],
     );
     assert.equal(doc.has_more, false);
+  });
+
+  test('--wait without --since-id waits for the reply to the latest message, not an older one', async (t) => {
+    const s = await sandbox(t, { replyReads: 0 });
+    const home = tempDir(t);
+    const env = envFor(s, home);
+    const id = label((await runBin(['create', '-p', 'Poster'], { env })).stdout, 'Task ID');
+    await runBin(['send-message', '--task-id', id, '-m', 'First change'], { env });
+    await runBin(['get-messages', '--task-id', id], { env });
+    const second = json(
+      await runBin(['send-message', '--task-id', id, '-m', 'Second change [reads 2]', '--json'], { env }),
+    );
+    const r = await runBin(['get-messages', '--task-id', id, '--wait', '--interval', '1', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const reply = (json(r) as { reply: { id: number; content: string } }).reply;
+    assert.equal(reply.id, Number(second.message_id) + 1, 'the reply to the second message');
+    assert.match(reply.content, /version 2/);
   });
 
   test('a reply that fails ends the wait with exit 1', async (t) => {

@@ -22,6 +22,8 @@ interface Row {
   asNobody?: boolean;
   /** A config file to run with (in its own folder, outside the snapshot). */
   config?: Record<string, unknown>;
+  /** The exit code, when it is not 2 (a key problem is 3). */
+  exit?: number;
 }
 
 const NOBODY = 65534;
@@ -119,6 +121,11 @@ const rows: Row[] = [
   },
   { name: '--interval 0', argv: () => ['poll', '--task-id', 'task_ok', '--interval', '0'], error: /at least 1 second/ },
   {
+    name: '--interval over an hour',
+    argv: () => ['poll', '--task-id', 'task_ok', '--interval', '3601'],
+    error: /--interval must be at most 3600 seconds/,
+  },
+  {
     name: 'a negative --timeout',
     argv: () => ['poll', '--task-id', 'task_ok', '--timeout', '-5'],
     error: /--timeout must be a number of seconds/,
@@ -202,6 +209,22 @@ const rows: Row[] = [
     error: /is a file, not a folder/,
   },
   {
+    name: 'a -H value with a character HTTP headers cannot carry',
+    argv: () => ['create', '-p', 'p', '-H', 'X-Team: 设计'],
+    error: /characters that HTTP headers cannot/,
+  },
+  {
+    name: 'a --save in a folder that cannot be written',
+    argv: () => ['prepare', '-m', 'hi', '--save', '/proc/conversation.json'],
+    error: /cannot write in \/proc/,
+  },
+  {
+    name: 'a key with a character that cannot travel in a header (exit 3, not printed)',
+    argv: () => ['create', '-p', 'p', '--api-key', 'sk-test-\u20ac-copy-paste'],
+    error: /The API key from --api-key contains spaces or characters a key cannot have/,
+    exit: 3,
+  },
+  {
     name: 'a default_language in the config that is not a language',
     argv: () => ['create', '-p', 'p'],
     error: /default_language in .*config\.json must be one of zh-CN, en-US/,
@@ -210,7 +233,7 @@ const rows: Row[] = [
 ];
 
 describe('bad input', () => {
-  test('each bad input exits 2 with one error line, sends nothing and changes nothing on disk', async (t) => {
+  test('each bad input exits 2 (3 for a key) with one error line, sends nothing and changes nothing on disk', async (t) => {
     const s = await sandbox(t);
     const dir = tempDir(t);
     // The folder must be searchable by nobody for the unreadable-file row.
@@ -242,7 +265,8 @@ describe('bad input', () => {
         } else {
           r = await runCli(argv, { env });
         }
-        const line = assertCleanError(r, 2, { first: true });
+        const line = assertCleanError(r, row.exit ?? 2, { first: true });
+        assert.ok(!r.stderr.includes('\u20ac-copy-paste'), 'the key is not printed');
         assert.match(line, row.error);
         assert.equal(s.stats.connections, 0, 'nothing was sent');
         assert.equal(s.stats.requests, 0, 'nothing was sent');

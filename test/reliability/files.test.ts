@@ -322,3 +322,36 @@ describe('downloads', () => {
     assert.deepEqual(filesUnder(home), ['out/a-poster.png', 'out/a-poster_2.png', 'victim.txt']);
   });
 });
+
+describe('after a task was created', () => {
+  test('a name of 300 CJK characters is cut to at most 200 bytes, keeping .png, and the download lands', async (t) => {
+    const s = await sandbox(t);
+    const name = `${'海报'.repeat(150)}.png`;
+    const id = await makeTask(s, `poster [file-name ${name}]`);
+    const out = join(tempDir(t), 'out');
+    const r = await runCli(['--json', 'download', '--task-id', id, '--output', out], { env: envFor(s, tempDir(t)) });
+    assert.equal(r.code, 0, r.stderr);
+    const [saved] = filesUnder(out);
+    assert.ok(saved?.endsWith('.png'), saved);
+    assert.ok(Buffer.byteLength(saved ?? '') <= 200, `${Buffer.byteLength(saved ?? '')} bytes`);
+    assert.ok(saved?.startsWith('海报海报'));
+  });
+
+  test('run --json whose download fails still names the task and how to resume, so nobody creates it again', async (t) => {
+    const s = await sandbox(t);
+    const out = join(tempDir(t), 'out');
+    const r = await runCli(['--json', 'run', '-p', 'poster [file-faults 404]', '--output', out], {
+      env: envFor(s, tempDir(t)),
+    });
+    assert.equal(r.code, 1);
+    const doc = JSON.parse(r.stdout) as { error: { hint: string } };
+    const id = [...s.tasks.keys()][0] ?? '';
+    assert.ok(id, 'the task was created');
+    assert.ok(doc.error.hint.includes(`Task ID: ${id}`), doc.error.hint);
+    assert.ok(
+      doc.error.hint.includes(`Resume with: npx anygen-image poll --task-id ${id} --output ${out}`),
+      doc.error.hint,
+    );
+    assert.equal(s.tasks.size, 1);
+  });
+});
