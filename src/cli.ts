@@ -154,6 +154,10 @@ export async function main(argv: string[], io: IO): Promise<number> {
     .option('--since-id <id>', 'with --wait: the message id from send-message')
     .action(act((cmd) => async (ctx) => (await import('./commands/messages.js')).get(ctx, cmd.opts())));
 
+  network(program.command('verify').description('check the API key with AnyGen and show the credits left')).action(
+    act((cmd) => async (ctx) => (await import('./commands/verify.js')).run(ctx, cmd.opts())),
+  );
+
   program
     .command('sandbox')
     .description('run a local AnyGen server for trying the CLI and for tests (no key or credits needed)')

@@ -91,11 +91,10 @@ export function parseHeaders(list: string[] | undefined): Record<string, string>
   return headers;
 }
 
-const KEY_SOURCES: Record<KeySource, (configFile: string) => string> = {
-  flag: () => '--api-key',
-  env: () => ENV_API_KEY,
-  config: (configFile) => configFile,
-};
+/** Where a key came from, in words a user recognises. */
+export function describeKeySource(source: KeySource, configFile: string): string {
+  return { flag: '--api-key', env: ENV_API_KEY, config: configFile }[source];
+}
 
 export function missingKeyError(): AnyGenError {
   return new AnyGenError({
@@ -135,12 +134,12 @@ export function createContext(io: IO, out: Output): CommandContext {
       if (!HEADER_VALUE.test(resolved.key) || /\s/.test(resolved.key)) {
         throw new AnyGenError({
           kind: 'auth',
-          message: `The API key from ${KEY_SOURCES[resolved.source](path)} contains spaces or characters a key cannot have`,
+          message: `The API key from ${describeKeySource(resolved.source, path)} contains spaces or characters a key cannot have`,
           hint: 'Copy the key again (it looks like sk-…) and set it once more.',
           sent: false,
         });
       }
-      const from = KEY_SOURCES[resolved.source](path);
+      const from = describeKeySource(resolved.source, path);
       out.debug(`API key ${maskKey(resolved.key)} from ${from}`);
       const base = new URL(baseUrl);
       if (base.protocol === 'http:' && !/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(base.hostname)) {

@@ -96,9 +96,18 @@ export const ReplyResult = z.object({
   task_snapshot: Snapshot,
 });
 
+export const VerifyResult = z.object({
+  verified: z.boolean(),
+  credits: z.nullable(z.string()),
+  key: z.string(),
+  key_source: z.enum(['flag', 'env', 'config']),
+  request_id: z.nullable(z.string()),
+});
+
 /** Printed once the sandbox listens; it then runs until Ctrl-C. */
 export const SandboxResult = z.object({ url: z.string(), api_key: z.string() });
 
+export type VerifyResult = z.infer<typeof VerifyResult>;
 export type ConfigSetResult = z.infer<typeof ConfigSetResult>;
 export type ConfigGetResult = z.infer<typeof ConfigGetResult>;
 export type ConfigDeleteResult = z.infer<typeof ConfigDeleteResult>;
@@ -124,6 +133,7 @@ export const RESULT_SCHEMAS = {
   sendMessage: SendMessageResult,
   messages: MessagesResult,
   reply: ReplyResult,
+  verify: VerifyResult,
   sandbox: SandboxResult,
 } as const;
 
@@ -143,5 +153,6 @@ export const RESULT_COMMANDS: Record<ResultKind, string> = {
   sendMessage: 'send-message',
   messages: 'get-messages',
   reply: 'get-messages --wait',
+  verify: 'verify',
   sandbox: 'sandbox (printed when it starts listening)',
 };

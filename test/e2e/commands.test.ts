@@ -464,6 +464,7 @@ describe('global flags', () => {
     const help = await runBin(['--help'], { env });
     assert.equal(help.code, 0);
     for (const cmd of [
+      'verify',
       'config',
       'upload',
       'prepare',
@@ -494,6 +495,32 @@ describe('global flags', () => {
       verbose.stderr,
       /POST http:\/\/127\.0\.0\.1:\d+\/v1\/openapi\/tasks {2}→ 200 {2}\d+ ms {2}x-request-id: req_sbx_/,
     );
+  });
+});
+
+describe('verify', () => {
+  test('says whether the key is accepted, the credits left and where the key came from', async (t) => {
+    const s = await sandbox(t);
+    const home = tempDir(t);
+    const r = await runBin(['verify'], { env: envFor(s, home) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'Verified: yes\nCredits: 1200\nKey: sk-test-7f... (from ANYGEN_API_KEY)\n');
+    const doc = json(
+      await runBin(['verify', '--json', '-k', TEST_KEY], { env: envFor(s, home, { ANYGEN_API_KEY: undefined }) }),
+    );
+    assert.deepEqual(
+      { ...doc, request_id: null },
+      {
+        success: true,
+        verified: true,
+        credits: '1200',
+        key: 'sk-test-7f...',
+        key_source: 'flag',
+        request_id: null,
+      },
+    );
+    const wrong = await runBin(['verify', '-k', 'sk-not-this-one'], { env: envFor(s, home) });
+    assert.equal(wrong.code, 3);
   });
 });
 

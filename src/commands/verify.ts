@@ -1,0 +1,32 @@
+/** `verify`: is the key accepted, and how many credits are left? */
+import { AnyGenError } from '../client/errors.js';
+import { maskKey, resolveApiKey } from '../config.js';
+import { type CommandContext, describeKeySource, type NetworkOptions } from '../context.js';
+import type { VerifyResult } from '../results.js';
+
+export async function run(ctx: CommandContext, opts: NetworkOptions) {
+  const client = await ctx.client(opts);
+  const { data, requestId } = await client.verifyKey({ signal: ctx.io.signal });
+  if (!data.verified) {
+    throw new AnyGenError({
+      kind: 'auth',
+      message: 'AnyGen did not verify this API key',
+      hint: 'Check your API key (it looks like sk-…): anygen-image config get api_key',
+      ...(requestId ? { requestId } : {}),
+    });
+  }
+  // ctx.client resolved it already; this only says where it came from.
+  const key = resolveApiKey(opts.apiKey, ctx.io.env, ctx.configPath);
+  const result: VerifyResult = {
+    verified: true,
+    credits: data.credits === undefined || data.credits === null ? null : String(data.credits),
+    key: key ? maskKey(key.key) : '',
+    key_source: key?.source ?? 'flag',
+    request_id: requestId ?? null,
+  };
+  await ctx.out.result('verify', result, [
+    ['Verified', 'yes'],
+    ['Credits', result.credits],
+    ['Key', `${result.key} (from ${describeKeySource(result.key_source, ctx.configPath)})`],
+  ]);
+}
