@@ -66,6 +66,52 @@ export function taskUrlOf(task: Task, baseUrl: string): string {
 /** Final statuses other than completed: the contract names `failed`; a cancelled task ends too. */
 const ENDED_BADLY = new Set(['failed', 'cancelled', 'canceled']);
 
+export interface GiveUp {
+  /** Says what was being waited for: `Stopped waiting for …`. */
+  stopped: string;
+  /** "it may still finish" / "it may still arrive". */
+  still: string;
+  hint: string;
+}
+
+/**
+ * The wait loop with its progress display and the clock and signal from the IO. Giving
+ * up (the cap, Ctrl-C) ends in an error that says the work may still finish and how to
+ * resume.
+ */
+export async function waitWithProgress<T>(
+  ctx: CommandContext,
+  label: string,
+  read: Parameters<typeof waitUntil<T>>[0],
+  judge: Parameters<typeof waitUntil<T>>[1],
+  times: { intervalMs: number; timeoutMs: number },
+  /** Asked only when giving up, so it can say what was learnt while waiting. */
+  giveUp: () => GiveUp,
+): Promise<T> {
+  const progress = await createProgress(ctx.out, label);
+  try {
+    return await waitUntil(read, judge, {
+      ...times,
+      now: ctx.io.now,
+      sleep: ctx.io.sleep,
+      signal: ctx.io.signal,
+      onEvent: (e) => progress.event(e.type === 'retry' ? { ...e, error: { message: e.error.message } } : e),
+    });
+  } catch (err) {
+    if (err instanceof AnyGenError && (err.kind === 'wait_timeout' || err.kind === 'interrupted')) {
+      const { stopped, still, hint } = giveUp();
+      throw new AnyGenError({
+        kind: err.kind,
+        message: `${err.kind === 'interrupted' ? stopped : err.message}; ${still}`,
+        hint,
+      });
+    }
+    throw err;
+  } finally {
+    progress.stop();
+  }
+}
+
 /** Poll until the task completes; a failed task, the cap or Ctrl-C end it with the matching error. */
 export async function waitForTask(
   ctx: CommandContext,
@@ -74,51 +120,36 @@ export async function waitForTask(
   times: { intervalMs: number; timeoutMs: number },
   outputDir?: string,
 ): Promise<Task> {
-  const progress = await createProgress(ctx.out, `Waiting for task ${taskId}`);
-  const taskUrl = `${client.baseUrl.origin}/task/${taskId}`;
-  try {
-    const task = await waitUntil(
-      async (o) => (await client.getTask(taskId, { ...o, retries: 0 })).data,
-      (t) => ({
-        status: t.status,
-        progress: t.progress ?? undefined,
-        done: t.status === 'completed' || ENDED_BADLY.has(t.status),
-      }),
-      {
-        ...times,
-        now: ctx.io.now,
-        sleep: ctx.io.sleep,
-        signal: ctx.io.signal,
-        onEvent: (e) => progress.event(e.type === 'retry' ? { ...e, error: { message: e.error.message } } : e),
-      },
-    );
-    progress.stop();
-    if (ENDED_BADLY.has(task.status)) {
-      const reason =
-        typeof task.error === 'string' && task.error
-          ? client.transport.redact(task.error)
-          : task.status === 'failed'
-            ? 'no reason given'
-            : `it was ${task.status}`;
-      throw new AnyGenError({
-        kind: 'task_failed',
-        message: `Task ${taskId} failed: ${reason}`,
-        hint: `Details: ${taskUrlOf(task, client.baseUrl.origin)}`,
-      });
-    }
-    return task;
-  } catch (err) {
-    progress.stop();
-    if (err instanceof AnyGenError && (err.kind === 'wait_timeout' || err.kind === 'interrupted')) {
-      const what = err.kind === 'interrupted' ? `Stopped waiting for task ${taskId}` : err.message;
-      throw new AnyGenError({
-        kind: err.kind,
-        message: `${what}; it may still finish`,
-        hint: `Task URL: ${taskUrl}\nResume with: ${resumeCommand(taskId, outputDir)}`,
-      });
-    }
-    throw err;
+  const task = await waitWithProgress(
+    ctx,
+    `Waiting for task ${taskId}`,
+    async (o) => (await client.getTask(taskId, { ...o, retries: 0 })).data,
+    (t) => ({
+      status: t.status,
+      progress: t.progress ?? undefined,
+      done: t.status === 'completed' || ENDED_BADLY.has(t.status),
+    }),
+    times,
+    () => ({
+      stopped: `Stopped waiting for task ${taskId}`,
+      still: 'it may still finish',
+      hint: `Task URL: ${client.baseUrl.origin}/task/${taskId}\nResume with: ${resumeCommand(taskId, outputDir)}`,
+    }),
+  );
+  if (ENDED_BADLY.has(task.status)) {
+    const reason =
+      typeof task.error === 'string' && task.error
+        ? client.transport.redact(task.error)
+        : task.status === 'failed'
+          ? 'no reason given'
+          : `it was ${task.status}`;
+    throw new AnyGenError({
+      kind: 'task_failed',
+      message: `Task ${taskId} failed: ${reason}`,
+      hint: `Details: ${taskUrlOf(task, client.baseUrl.origin)}`,
+    });
   }
+  return task;
 }
 
 /** The files a completed task offers: `output.files`, else `file_url`/`file_name`. */

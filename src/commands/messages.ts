@@ -2,12 +2,10 @@
 import { checkTaskId } from '../client/client.js';
 import { AnyGenError, usageError } from '../client/errors.js';
 import type { MessagesPage, TaskMessage } from '../client/schemas.js';
-import { checkUploadFile } from '../client/upload.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
-import { createProgress, type HumanLine } from '../output.js';
+import type { HumanLine } from '../output.js';
 import type { MessagesResult, ReplyResult, SendMessageResult } from '../results.js';
-import { waitUntil } from '../wait.js';
-import { intOption, requireText, type WaitFlags, waitTimes } from './common.js';
+import { intOption, requireText, type WaitFlags, waitTimes, waitWithProgress } from './common.js';
 
 export interface SendMessageOptions extends NetworkOptions {
   taskId?: string;
@@ -22,7 +20,10 @@ export async function send(ctx: CommandContext, opts: SendMessageOptions) {
   const tokens = (opts.fileToken ?? []).map((t) => requireText('--file-token', t).trim());
   // Every file is checked before the first byte is sent, so one bad path sends nothing.
   const files = [];
-  for (const path of opts.file ?? []) files.push(await checkUploadFile(path));
+  if (opts.file?.length) {
+    const { checkUploadFile } = await import('../client/upload.js');
+    for (const path of opts.file) files.push(await checkUploadFile(path));
+  }
   const client = await ctx.client(opts);
   for (const f of files) {
     ctx.out.info(`Uploading ${f.name} (${f.size} bytes)…`);
@@ -119,40 +120,23 @@ async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskI
     page.messages.filter(
       (m) => m.role === 'assistant' && m.id > sinceId && (m.status === 'completed' || m.status === 'failed'),
     );
-  const progress = await createProgress(
-    ctx.out,
+  const page = await waitWithProgress(
+    ctx,
     given === undefined ? 'Waiting for the reply to your latest message' : `Waiting for the reply to message ${given}`,
+    async (o) => (await client.getMessages(taskId, { limit }, { ...o, retries: 0 })).data,
+    (p) => {
+      if (sinceId < 0) sinceId = latestUserMessage(p);
+      const done = newer(p).length > 0;
+      const running = p.messages.find((m) => m.role === 'assistant' && m.id > sinceId);
+      return { status: done ? 'completed' : (running?.status ?? 'waiting for reply'), done };
+    },
+    times,
+    () => ({
+      stopped: 'Stopped waiting for the reply',
+      still: 'it may still arrive',
+      hint: `Resume with: npx anygen-image get-messages --task-id ${taskId} --wait --since-id ${Math.max(sinceId, 0)}`,
+    }),
   );
-  let page: MessagesPage;
-  try {
-    page = await waitUntil(
-      async (o) => (await client.getMessages(taskId, { limit }, { ...o, retries: 0 })).data,
-      (p) => {
-        if (sinceId < 0) sinceId = latestUserMessage(p);
-        const done = newer(p).length > 0;
-        const running = p.messages.find((m) => m.role === 'assistant' && m.id > sinceId);
-        return { status: done ? 'completed' : (running?.status ?? 'waiting for reply'), done };
-      },
-      {
-        ...times,
-        now: ctx.io.now,
-        sleep: ctx.io.sleep,
-        signal: ctx.io.signal,
-        onEvent: (e) => progress.event(e.type === 'retry' ? { ...e, error: { message: e.error.message } } : e),
-      },
-    );
-  } catch (err) {
-    if (err instanceof AnyGenError && (err.kind === 'wait_timeout' || err.kind === 'interrupted')) {
-      throw new AnyGenError({
-        kind: err.kind,
-        message: `${err.kind === 'interrupted' ? 'Stopped waiting for the reply' : err.message}; it may still arrive`,
-        hint: `Resume with: npx anygen-image get-messages --task-id ${taskId} --wait --since-id ${Math.max(sinceId, 0)}`,
-      });
-    }
-    throw err;
-  } finally {
-    progress.stop();
-  }
   // The newest finished reply is the answer to the latest message.
   const reply = newer(page).sort((a, b) => b.id - a.id)[0] as TaskMessage;
   if (reply.status === 'failed') {
