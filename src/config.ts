@@ -6,7 +6,17 @@
  * `conf` (atomic write, file mode), under a lock file so that two processes setting
  * different keys at the same moment both land.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -96,11 +106,20 @@ async function withLock<T>(file: string, fn: () => Promise<T>, opts: LockOptions
     } catch (err) {
       if ((err as { code?: string }).code !== 'EEXIST') throw writeProblem(file, err);
       try {
-        if (Date.now() - statSync(lock).mtimeMs > staleMs) {
-          // Rename first: of two processes that judge it stale, only one can move it, so
-          // neither removes a lock the other has just taken.
+        const seen = statSync(lock);
+        if (Date.now() - seen.mtimeMs > staleMs) {
+          // Move it aside, then make sure what moved is the stale lock that was judged: in
+          // between, another process may have removed it and taken a fresh one, which
+          // goes back (link fails if yet another lock is there: then that one stands).
           const moved = `${lock}.stale-${process.pid}`;
           renameSync(lock, moved);
+          if (statSync(moved).ino !== seen.ino) {
+            try {
+              linkSync(moved, lock);
+            } catch {
+              // A newer lock holds the name.
+            }
+          }
           unlinkSync(moved);
         }
       } catch {

@@ -131,7 +131,8 @@ export function createContext(io: IO, out: Output): CommandContext {
       if (!resolved) throw missingKeyError();
       // The key travels in a header: one that cannot (a stray character from a copy and
       // paste) would fail on every request. Say so now, without printing it.
-      if (!HEADER_VALUE.test(resolved.key) || /\s/.test(resolved.key)) {
+      const bare = resolved.key.replace(/^Bearer /, '');
+      if (!HEADER_VALUE.test(bare) || /\s/.test(bare)) {
         throw new AnyGenError({
           kind: 'auth',
           message: `The API key from ${describeKeySource(resolved.source, path)} contains spaces or characters a key cannot have`,

@@ -2,7 +2,7 @@
  * Checks of where results will be written, made before anything is sent: a task
  * should not be created (and paid for) only to find its folder cannot exist.
  */
-import { accessSync, closeSync, constants, openSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { usageError } from './client/errors.js';
 
@@ -10,10 +10,20 @@ function kindOf(path: string): 'dir' | 'file' | 'missing' {
   try {
     return statSync(path).isDirectory() ? 'dir' : 'file';
   } catch (err) {
+    // A link to nothing: mkdir and writes through it fail, so it is not free to use.
+    if (lstatExists(path)) throw usageError(`Cannot use ${path}: it is a link to something that does not exist`);
     // ENOTDIR: something above it is a file; checkAncestors names which.
     const code = (err as { code?: string }).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
     throw usageError(`Cannot use ${path}: ${(err as Error).message}`);
+  }
+}
+
+function lstatExists(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 
@@ -63,6 +73,6 @@ export function checkFolderTarget(flag: string, path: string): void {
 
 /** A file to write: not a folder, and its folder writable or creatable. */
 export function checkFileTarget(flag: string, path: string): void {
-  if (kindOf(path) === 'dir') throw usageError(`${flag} ${path} is a folder, not a file`);
+  if (/[/\\]$/.test(path) || kindOf(path) === 'dir') throw usageError(`${flag} ${path} is a folder, not a file`);
   checkAncestors(flag, path);
 }

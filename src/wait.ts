@@ -85,7 +85,7 @@ export async function waitUntil<T>(
       if (!(err instanceof AnyGenError)) throw err;
       // One garbled answer (a proxy's error page) should not end a 20-minute wait;
       // a service that keeps answering outside the contract should.
-      garbled = err.kind === 'protocol' ? garbled + 1 : 0;
+      if (err.kind === 'protocol') garbled++;
       const retry = isTransient(err.kind, err.status) || (err.kind === 'protocol' && garbled <= MAX_GARBLED);
       if (!retry) throw err;
       failures++;

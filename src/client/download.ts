@@ -136,7 +136,7 @@ export function safeFileName(name: string | null | undefined, fallback: string):
   // File systems limit names to 255 bytes, and the temporary name adds ~20: cut by bytes,
   // on a character boundary, keeping the extension.
   if (Buffer.byteLength(base) > MAX_NAME_BYTES) {
-    const ext = extname(base).slice(0, 16);
+    const ext = Array.from(extname(base)).slice(0, 16).join('');
     let stem = Array.from(base.slice(0, base.length - ext.length))
       .slice(0, MAX_NAME_BYTES)
       .join('');

@@ -308,7 +308,7 @@ export class Transport {
     }
     const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : '';
     const detail = err instanceof Error ? this.redact(err.message) : String(err);
-    if (!(err instanceof HttpTransportError)) {
+    if (REQUEST_BUILD_ERRORS.has(code)) {
       // Not the network: Node refused to build the request (a header it cannot send).
       return new AnyGenError({
         ...base,
@@ -318,8 +318,9 @@ export class Transport {
         sent: false,
       });
     }
-    // No connection was ever made: repeating cannot post or spend anything twice.
-    const notSent = err.beforeSend;
+    // No connection was ever made: repeating cannot post or spend anything twice. Anything
+    // else (a connection cut while the answer arrived) may have reached the server.
+    const notSent = err instanceof HttpTransportError && err.beforeSend;
     return new AnyGenError({
       ...base,
       kind: 'network',
@@ -330,6 +331,14 @@ export class Transport {
     });
   }
 }
+
+/** Node's own refusals to build a request, before anything is sent. */
+const REQUEST_BUILD_ERRORS = new Set([
+  'ERR_INVALID_CHAR',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_UNESCAPED_CHARACTERS',
+]);
 
 export function interrupted(endpoint?: string): AnyGenError {
   return new AnyGenError({

@@ -64,7 +64,7 @@ export function taskUrlOf(task: Task, baseUrl: string): string {
 }
 
 /** Final statuses other than completed: the contract names `failed`; a cancelled task ends too. */
-const ENDED_BADLY = new Set(['failed', 'cancelled', 'canceled']);
+export const ENDED_BADLY = new Set(['failed', 'cancelled', 'canceled']);
 
 export interface GiveUp {
   /** Says what was being waited for: `Stopped waiting for …`. */

@@ -131,8 +131,13 @@ async function finish(
     const downloads = output ? await downloadAll(ctx, created.client, taskFiles(task), output) : [];
     return taskResult(task, created.client.baseUrl.origin, downloads);
   } catch (err) {
-    if (!(err instanceof AnyGenError) || `${err.message}\n${err.hint ?? ''}`.includes(created.taskId)) throw err;
-    throw err.withHint(
+    const e =
+      err instanceof AnyGenError
+        ? err
+        : new AnyGenError({ kind: 'api_error', message: err instanceof Error ? err.message : String(err) });
+    // A wait that gave up already says how to resume; everything else learns it here.
+    if (e.hint?.includes('Resume with:')) throw e;
+    throw e.withHint(
       `Task ID: ${created.taskId}\nTask URL: ${created.taskUrl}\nResume with: ${resumeCommand(created.taskId, output)}`,
     );
   }

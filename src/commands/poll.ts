@@ -5,6 +5,7 @@ import type { CommandContext, NetworkOptions } from '../context.js';
 import { checkFolderTarget } from '../paths.js';
 import {
   downloadAll,
+  ENDED_BADLY,
   humanTask,
   requireText,
   taskFiles,
@@ -36,9 +37,15 @@ async function completedTask(ctx: CommandContext, opts: PollOptions) {
   checkFolderTarget('--output', output);
   const client = await ctx.client(opts);
   const { data: task } = await client.getTask(taskId, { signal: ctx.io.signal });
+  if (ENDED_BADLY.has(task.status)) {
+    throw new AnyGenError({
+      kind: 'task_failed',
+      message: `Task ${taskId} ${task.status === 'failed' ? 'failed' : `was ${task.status}`}: there is nothing to download`,
+    });
+  }
   if (task.status !== 'completed') {
     throw new AnyGenError({
-      kind: task.status === 'failed' ? 'task_failed' : 'api_error',
+      kind: 'api_error',
       message: `Task ${taskId} is not completed (status: ${task.status})`,
       hint: `Wait for it with: npx anygen-image poll --task-id ${taskId} --output ${output}`,
     });

@@ -11,7 +11,7 @@
  *   nonjson    answer 200 with an HTML page
  *   empty      answer 200 with an empty body
  *   badshape   answer 200 with JSON of the wrong shape
- *   short      (file downloads) promise more bytes than are sent, then close
+ *   short      promise more bytes than are sent, then close (API answers and file downloads)
  *   slow:ms    (file downloads) send the body in pieces over about that long
  */
 export type Fault =

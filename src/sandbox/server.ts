@@ -264,6 +264,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       case 'badshape':
         sendJson(res, 200, shape);
         return true;
+      case 'short':
+        // Headers and half an answer, then the connection goes: the request had arrived.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        res.write('{"success": true, "ta', () => res.socket?.destroy());
+        return true;
       default:
         return false;
     }

@@ -289,6 +289,20 @@ describe('poll, download, thumbnail, run', () => {
     assert.match(r.stderr, new RegExp(`Error: Task ${id} failed: it was cancelled`));
   });
 
+  test('download of a cancelled task is exit 1 (task_failed), not a hint to wait', async (t) => {
+    const s = await sandbox(t);
+    const home = tempDir(t);
+    const id = await created(s, home, 'Stopped [cancelled]');
+    const r = await runBin(['download', '--task-id', id, '--output', join(home, 'x'), '--json'], {
+      env: envFor(s, home),
+    });
+    assert.equal(r.code, 1);
+    assert.deepEqual(json(r).error, {
+      type: 'task_failed',
+      message: `Task ${id} was cancelled: there is nothing to download`,
+    });
+  });
+
   test('the wait cap ends with exit 5, the task URL and the command that resumes', async (t) => {
     const s = await sandbox(t);
     const home = tempDir(t);
@@ -521,6 +535,8 @@ describe('verify', () => {
     );
     const wrong = await runBin(['verify', '-k', 'sk-not-this-one'], { env: envFor(s, home) });
     assert.equal(wrong.code, 3);
+    const bearer = await runBin(['verify'], { env: envFor(s, home, { ANYGEN_API_KEY: `Bearer ${TEST_KEY}` }) });
+    assert.equal(bearer.code, 0, `a key given as "Bearer sk-…" is sent as it is: ${bearer.stderr}`);
   });
 });
 

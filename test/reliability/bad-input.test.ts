@@ -8,7 +8,7 @@
  * a root-owned 0000 file in a 0755 folder. It is the one row run as a process.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { envFor, type RunResult, runBin, runCli, sandbox, tempDir } from '../helpers/harness.js';
@@ -225,6 +225,16 @@ const rows: Row[] = [
     exit: 3,
   },
   {
+    name: '--output that is a link to nothing, before the task is created',
+    argv: (d) => ['run', '-p', 'p', '--output', join(d, 'dangling')],
+    error: /dangling: it is a link to something that does not exist/,
+  },
+  {
+    name: 'a --save that names a folder by its trailing slash',
+    argv: (d) => ['prepare', '-m', 'hi', '--save', `${join(d, 'new-folder')}/`],
+    error: /is a folder, not a file/,
+  },
+  {
     name: 'a default_language in the config that is not a language',
     argv: () => ['create', '-p', 'p'],
     error: /default_language in .*config\.json must be one of zh-CN, en-US/,
@@ -247,6 +257,7 @@ describe('bad input', () => {
     truncateSync(join(dir, 'huge.bin'), 50 * 1024 * 1024 + 1);
     writeFileSync(join(dir, 'broken.json'), '{"messages": [');
     writeFileSync(join(dir, 'shape.json'), JSON.stringify({ messages: 'not a list' }));
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling'));
     const before = snapshot(dir);
 
     for (const row of rows) {

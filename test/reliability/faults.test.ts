@@ -201,7 +201,7 @@ describe('what is repeated automatically', () => {
     assert.equal(r.code, 0, r.stderr);
     const s = await (late as Promise<Sandbox>);
     assert.equal(s.tasks.size, 1);
-    assert.equal(s.stats.byRoute.create, 1);
+    assert.equal(s.stats.requests, 1, 'sent once, never repeated');
     assert.match(r.stderr, /→ 200 .*try 2/);
   });
 
@@ -290,5 +290,48 @@ describe('answers that are not the contract', () => {
       first,
       'Check your tasks on AnyGen before creating it again: running create again may spend credits twice.',
     ]);
+  });
+});
+
+describe('answers cut off mid-way', () => {
+  test('a create whose answer is cut off is a network error (exit 4) that warns the task may exist, and is not repeated', async (t) => {
+    const s = await sandbox(t, { faults: 'short' });
+    const r = await runCli(['create', '--prompt', 'a poster', '--json'], { env: envFor(s, tempDir(t)) });
+    assert.equal(r.code, 4);
+    const doc = json(r) as { error: { type: string; message: string; hint: string } };
+    assert.equal(doc.error.type, 'network');
+    assert.match(doc.error.message, /the task may have been created/);
+    assert.match(doc.error.hint, /may spend credits twice/);
+    assert.equal(s.stats.requests, 1, 'sent once, never repeated');
+  });
+
+  test('a wait whose answer is cut off tries again and completes', async (t) => {
+    const s = await sandbox(t);
+    const id = await makeTask(s, 'a poster');
+    s.addFaults('short');
+    const r = await runCli(['poll', '--task-id', id], { env: envFor(s, tempDir(t)) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.sleeps.length, 1);
+  });
+
+  test('garbled answers between server errors still count: the third since the last good answer ends the wait', async (t) => {
+    const s = await sandbox(t);
+    const id = await makeTask(s, 'a poster');
+    s.addFaults('nonjson,503,badshape,503,empty');
+    const r = await runCli(['poll', '--task-id', id], { env: envFor(s, tempDir(t)) });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /empty body/);
+    assert.equal(r.sleeps.length, 4);
+  });
+
+  test('a reply wait that never got an answer resumes without a --since-id of 0', async (t) => {
+    const s = await sandbox(t);
+    const id = await makeTask(s, 'a poster');
+    s.addFaults('503*50');
+    const r = await runCli(['get-messages', '--task-id', id, '--wait', '--timeout', '10'], {
+      env: envFor(s, tempDir(t)),
+    });
+    assert.equal(r.code, 5);
+    assert.ok(r.stderr.includes(`Resume with: npx anygen-image get-messages --task-id ${id} --wait\n`), r.stderr);
   });
 });

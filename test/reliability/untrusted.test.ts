@@ -140,6 +140,11 @@ describe('the private-address classifier', () => {
     ];
     for (const [name, expected] of cases) assert.equal(safeFileName(name, 'fallback.png'), expected, String(name));
     assert.ok(safeFileName(`${'n'.repeat(500)}.png`, 'f').length <= 200);
+    // Cut by bytes and by whole characters: no name ends in half a character.
+    const emoji = safeFileName(`${'图'.repeat(100)}.${'🎨'.repeat(20)}`, 'f');
+    assert.ok(Buffer.byteLength(emoji) <= 200, `${Buffer.byteLength(emoji)} bytes`);
+    const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    assert.ok(!emoji.includes('\uFFFD') && !loneSurrogate.test(emoji), emoji);
   });
 });
 

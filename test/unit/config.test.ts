@@ -1,6 +1,6 @@
 /** The config store: the Python script's file, kept intact, private, and never silently replaced. */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AnyGenError } from '../../src/client/errors.js';
@@ -92,6 +92,20 @@ describe('config store', () => {
       default_language: 'v-default_language',
       suite_recommended: 'v-suite_recommended',
     });
+  });
+
+  test('a lock left by a crashed process is taken over, and nothing is left beside the file', async (t) => {
+    const dir = join(tempDir(t), 'anygen');
+    mkdirSync(dir);
+    const path = join(dir, 'config.json');
+    writeFileSync(`${path}.lock`, '99999');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${path}.lock`, old, old);
+    await updateConfig(path, (d) => {
+      d.api_key = 'sk-after-crash';
+    });
+    assert.equal(JSON.parse(readFileSync(path, 'utf8')).api_key, 'sk-after-crash');
+    assert.deepEqual(readdirSync(dir), ['config.json']);
   });
 
   test('keys are masked to their first ten characters, short ones to less', () => {
