@@ -29,11 +29,21 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
 });
 
+// Getters: Node builds each standard stream on first use (stdin alone costs ~5 ms), and
+// --help needs only stdout.
+let stderrUsed = false;
 const io: IO = {
   stdout: process.stdout,
-  stderr: process.stderr,
-  stderrIsTTY: Boolean(process.stderr.isTTY),
-  stdin: process.stdin,
+  get stderr() {
+    stderrUsed = true;
+    return process.stderr;
+  },
+  get stderrIsTTY() {
+    return Boolean(process.stderr.isTTY);
+  },
+  get stdin() {
+    return process.stdin;
+  },
   env: process.env,
   now: () => Date.now(),
   sleep: async (ms, signal) => (await import('./sleep.js')).abortableSleep(ms, signal),
@@ -47,10 +57,11 @@ const io: IO = {
  * also drops idle keep-alive sockets.
  */
 function exitAfterFlush(code: number): void {
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  const exit = () => process.exit(code);
+  process.stdout.write('', () => (stderrUsed ? process.stderr.write('', exit) : exit()));
 }
 
 main(process.argv.slice(2), io).then(exitAfterFlush, (err: unknown) => {
-  process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+  io.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
   exitAfterFlush(1);
 });
