@@ -103,10 +103,6 @@ export function usageError(message: string, hint?: string): AnyGenError {
   return new AnyGenError({ kind: 'usage', message, sent: false, ...(hint ? { hint } : {}) });
 }
 
-export function isAnyGenError(value: unknown): value is AnyGenError {
-  return value instanceof AnyGenError;
-}
-
 /** Server codes from the contract, mapped onto kinds. */
 export function kindForServerCode(code: number | undefined, status: number): ErrorKind {
   if (code !== undefined) {
