@@ -154,6 +154,8 @@ export interface DownloadOptions {
   policy: UrlPolicy;
   userAgent: string;
   timeoutMs?: number;
+  /** Refuse a body larger than this (default 1 GiB). */
+  maxBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -166,6 +168,7 @@ export interface Downloaded {
 export async function downloadFile(opts: DownloadOptions): Promise<Downloaded> {
   await prepareDir(opts.outputDir);
   const timeoutMs = opts.timeoutMs ?? 120_000;
+  const maxBytes = opts.maxBytes ?? MAX_DOWNLOAD_BYTES;
   const timer = new AbortController();
   const timeout = setTimeout(() => timer.abort(), timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
@@ -206,8 +209,8 @@ export async function downloadFile(opts: DownloadOptions): Promise<Downloaded> {
       const counter = new Transform({
         transform(chunk: Buffer, _enc, done) {
           bytes += chunk.length;
-          if (bytes > MAX_DOWNLOAD_BYTES) {
-            done(refused(`${name} is larger than ${MAX_DOWNLOAD_BYTES / 1024 / 1024} MB`));
+          if (bytes > maxBytes) {
+            done(refused(`${name} is larger than ${maxBytes} bytes`));
             return;
           }
           done(null, chunk);

@@ -10,13 +10,14 @@
  * [::1] and ::ffff:127.0.0.2, where a trap server counts any connection.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { checkDownloadUrl, isPrivateAddress, safeFileName } from '../../src/client/download.js';
+import { checkDownloadUrl, downloadFile, isPrivateAddress, safeFileName } from '../../src/client/download.js';
 import { AnyGenError } from '../../src/client/errors.js';
 import { envFor, json, runCli, sandbox, TEST_KEY, tempDir } from '../helpers/harness.js';
-import { assertCleanError, filesUnder, front, listen, makeTask, trap } from './helpers.js';
+import { assertCleanError, client, filesUnder, front, listen, makeTask, trap } from './helpers.js';
 
 describe('the private-address classifier', () => {
   test('private, loopback, link-local, shared, multicast and unspecified addresses are private in every spelling', () => {
@@ -405,5 +406,26 @@ describe('server text on the terminal', () => {
     assert.ok(!ESC_OR_CONTROL.test(asJson.stdout), 'JSON escapes control characters');
     const doc = json(asJson) as { files: { url: string }[] };
     assert.equal(doc.files[0]?.url, `https://cdn.example.com/${nasty}a.png`, 'the data itself is kept as sent');
+  });
+});
+
+describe('download size', () => {
+  test('a body larger than the limit is refused mid-stream and leaves nothing behind', async (t) => {
+    const s = await sandbox(t);
+    const id = await makeTask(s, 'a poster');
+    const out = tempDir(t);
+    const task = (await client(s).getTask(id)).data;
+    await assert.rejects(
+      downloadFile({
+        url: task.output?.file_url ?? '',
+        name: 'big.png',
+        outputDir: out,
+        policy: { trustedOrigin: new URL(s.url).origin },
+        userAgent: 'test',
+        maxBytes: 100,
+      }),
+      /Download refused: big\.png is larger than 100 bytes/,
+    );
+    assert.deepEqual(readdirSync(out), []);
   });
 });
