@@ -198,7 +198,7 @@ export async function downloadFile(opts: DownloadOptions): Promise<Downloaded> {
       if (res.status !== 200) {
         res.body.resume();
         throw new AnyGenError({
-          kind: res.status >= 500 ? 'api_error' : 'not_found',
+          kind: res.status >= 500 ? 'server_error' : 'not_found',
           message: `Download of ${name} failed: HTTP ${res.status} from ${url.origin}`,
           status: res.status,
           retryable: res.status >= 500,
@@ -245,13 +245,14 @@ function safeUrlPath(raw: string): string {
 }
 
 async function prepareDir(dir: string): Promise<void> {
+  let isDir: boolean;
   try {
     await mkdir(dir, { recursive: true });
+    isDir = (await stat(dir)).isDirectory();
   } catch (err) {
     throw usageError(`Cannot use output folder ${dir}: ${(err as Error).message}`);
   }
-  const info = await stat(dir);
-  if (!info.isDirectory()) throw usageError(`Output folder ${dir} is not a folder`);
+  if (!isDir) throw usageError(`Output folder ${dir} is not a folder`);
 }
 
 /** Link the finished temp file to `name`, `name_1`, …: link() fails rather than replace. */

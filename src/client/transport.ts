@@ -14,7 +14,6 @@ export interface Timeouts {
   prepare: number;
   create: number;
   read: number;
-  download: number;
 }
 
 /** Milliseconds, as the reference client uses them. */
@@ -23,7 +22,6 @@ export const DEFAULT_TIMEOUTS: Timeouts = {
   prepare: 120_000,
   create: 30_000,
   read: 30_000,
-  download: 120_000,
 };
 
 /** One line per request for `--verbose`; carries no key and no body. */
@@ -241,21 +239,22 @@ export class Transport {
 
     const serverMessage = isJson ? errorText(parsed) : undefined;
     const serverCode = isJson ? errorCode(parsed) : undefined;
-
-    if (status !== 200) {
+    // The service says no in two shapes: a status other than 200, or a 200 with success:false.
+    const refusal = (verb: string, what: string): AnyGenError => {
       const kind: ErrorKind = kindForServerCode(serverCode, status);
       const retryAfter = parseRetryAfter(headerValue(headers['retry-after']));
-      const what = serverMessage ? this.redact(serverMessage) : statusPhrase(status);
-      throw new AnyGenError({
+      return new AnyGenError({
         ...base,
         kind,
-        message: `${where} failed: ${what}${tail(serverCode !== undefined ? [`code ${serverCode}`] : [])}`,
+        message: `${where} ${verb}: ${this.redact(what)}${tail(serverCode !== undefined ? [`code ${serverCode}`] : [])}`,
         ...(serverCode !== undefined ? { code: serverCode } : {}),
         ...hintFor(kind),
         retryable: isTransient(kind, status),
         ...(retryAfter !== undefined ? { retryAfter } : {}),
       });
-    }
+    };
+
+    if (status !== 200) throw refusal('failed', serverMessage ?? statusPhrase(status));
 
     if (!isJson) {
       const what = text.trim() === '' ? 'an empty body' : 'a body that is not JSON';
@@ -267,20 +266,7 @@ export class Transport {
       });
     }
 
-    if (isRecord(parsed) && parsed.success === false) {
-      const kind = kindForServerCode(serverCode, status);
-      throw new AnyGenError({
-        ...base,
-        kind,
-        message: `${where} was refused: ${this.redact(serverMessage ?? 'no reason given')}${tail(
-          serverCode !== undefined ? [`code ${serverCode}`] : [],
-        )}`,
-        ...(serverCode !== undefined ? { code: serverCode } : {}),
-        ...hintFor(kind),
-        retryable:
-          kind === 'rate_limit' || (serverCode !== undefined && serverCode >= 100005000 && serverCode !== 100006029),
-      });
-    }
+    if (isRecord(parsed) && parsed.success === false) throw refusal('was refused', serverMessage ?? 'no reason given');
 
     const checked = spec.schema().safeParse(parsed);
     if (!checked.success) {
