@@ -12,6 +12,7 @@ import {
   ENV_BASE_URL,
   type KeySource,
   maskKey,
+  type ResolvedKey,
   readConfig,
   resolveApiKey,
 } from './config.js';
@@ -26,7 +27,8 @@ export interface CommandContext {
   io: IO;
   out: Output;
   configPath: string;
-  baseUrl: string;
+  /** The key for these options, checked; fails with exit 3 when there is none or it cannot be sent. */
+  key(net: NetworkOptions): ResolvedKey;
   /**
    * Builds the client; fails with exit 3 when no key can be found. Async because the
    * HTTP stack is loaded only by commands that talk to the service.
@@ -74,10 +76,9 @@ export function parseHeaders(list: string[] | undefined): Record<string, string>
     const name = raw.slice(0, colon).trim();
     const value = raw.slice(colon + 1).trim();
     if (!HEADER_NAME.test(name)) throw usageError(`Malformed header name ${JSON.stringify(name)}`);
-    if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) {
-      throw usageError(`Header ${name} carries control characters`);
+    if (!HEADER_VALUE.test(value)) {
+      throw usageError(`Header ${name} carries control characters or characters that HTTP headers cannot carry`);
     }
-    if (!HEADER_VALUE.test(value)) throw usageError(`Header ${name} carries characters that HTTP headers cannot`);
     if (RESERVED_HEADERS.has(name.toLowerCase())) {
       throw usageError(
         `-H ${name} is not allowed: anygen-image sets it itself`,
@@ -113,35 +114,36 @@ export function missingKeyError(): AnyGenError {
 export function createContext(io: IO, out: Output): CommandContext {
   let cached: Record<string, unknown> | undefined;
   const path = configPath(io.env);
+  const key = (net: NetworkOptions): ResolvedKey => {
+    const resolved = resolveApiKey(net.apiKey, io.env, path);
+    if (!resolved) throw missingKeyError();
+    // The key travels in a header: one that cannot (a stray character from a copy and
+    // paste) would fail on every request. Say so now, without printing it.
+    const bare = resolved.key.replace(/^Bearer /, '');
+    if (!HEADER_VALUE.test(bare) || /\s/.test(bare)) {
+      throw new AnyGenError({
+        kind: 'auth',
+        message: `The API key from ${describeKeySource(resolved.source, path)} contains spaces or characters a key cannot have`,
+        hint: 'Copy the key again (it looks like sk-…) and set it once more.',
+        sent: false,
+      });
+    }
+    return resolved;
+  };
   return {
     io,
     out,
     configPath: path,
-    get baseUrl() {
-      return baseUrlFrom(io.env);
-    },
     config() {
       cached ??= readConfig(path);
       return cached;
     },
+    key,
     async client(net: NetworkOptions) {
       const headers = parseHeaders(net.header);
       const baseUrl = baseUrlFrom(io.env);
-      const resolved = resolveApiKey(net.apiKey, io.env, path);
-      if (!resolved) throw missingKeyError();
-      // The key travels in a header: one that cannot (a stray character from a copy and
-      // paste) would fail on every request. Say so now, without printing it.
-      const bare = resolved.key.replace(/^Bearer /, '');
-      if (!HEADER_VALUE.test(bare) || /\s/.test(bare)) {
-        throw new AnyGenError({
-          kind: 'auth',
-          message: `The API key from ${describeKeySource(resolved.source, path)} contains spaces or characters a key cannot have`,
-          hint: 'Copy the key again (it looks like sk-…) and set it once more.',
-          sent: false,
-        });
-      }
-      const from = describeKeySource(resolved.source, path);
-      out.debug(`API key ${maskKey(resolved.key)} from ${from}`);
+      const resolved = key(net);
+      out.debug(`API key ${maskKey(resolved.key)} from ${describeKeySource(resolved.source, path)}`);
       const base = new URL(baseUrl);
       if (base.protocol === 'http:' && !/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(base.hostname)) {
         out.info(`Warning: ${ENV_BASE_URL} is plain http to ${base.host}: the API key travels unencrypted.`);

@@ -3,7 +3,7 @@
  * on stderr, and the exit code for every outcome. Server text is cleaned here, at
  * the one place it reaches a terminal.
  */
-import { AnyGenError, type ErrorKind } from './client/errors.js';
+import type { AnyGenError, ErrorKind } from './client/errors.js';
 import type { ResultKind, ResultOf } from './results.js';
 
 export const EXIT = {
@@ -32,10 +32,6 @@ const EXIT_BY_KIND: Record<ErrorKind, number> = {
   wait_timeout: EXIT.waitTimeout,
   interrupted: EXIT.interrupted,
 };
-
-export function exitCodeFor(err: unknown): number {
-  return err instanceof AnyGenError ? EXIT_BY_KIND[err.kind] : EXIT.failed;
-}
 
 export interface Sink {
   write(text: string): unknown;
@@ -110,12 +106,8 @@ export class Output {
     }
   }
 
-  error(err: unknown): number {
-    const e =
-      err instanceof AnyGenError
-        ? err
-        : new AnyGenError({ kind: 'api_error', message: err instanceof Error ? err.message : String(err) });
-    const code = exitCodeFor(e);
+  error(e: AnyGenError): number {
+    const code = EXIT_BY_KIND[e.kind];
     if (this.mode.json) {
       this.io.stdout.write(`${JSON.stringify({ success: false, error: e.toJSON() }, null, 2)}\n`);
     }

@@ -2,7 +2,7 @@
  * Runs one command with its context and turns any failure into output and an exit
  * code. Loaded when a command runs, so `--help` and `--version` never pay for it.
  */
-import { AnyGenError, usageError } from './client/errors.js';
+import { unexpectedError, usageError } from './client/errors.js';
 import { type CommandContext, createContext } from './context.js';
 import { EXIT, type IO, Output, type OutputMode } from './output.js';
 
@@ -16,20 +16,11 @@ export async function runCommand(
     await runner(createContext(io, out));
     return EXIT.ok;
   } catch (err) {
-    return out.error(err instanceof AnyGenError ? err : unexpected(err));
+    return out.error(unexpectedError(err));
   }
 }
 
 /** A command line commander could not parse: exit 2, as one line (or one JSON document). */
 export function usageFailure(io: IO, mode: OutputMode, message: string): number {
   return new Output(io, mode).error(usageError(message, 'Run anygen-image --help for usage.'));
-}
-
-function unexpected(err: unknown): AnyGenError {
-  // A bug of ours still ends as one line and exit 1, not a stack trace.
-  return new AnyGenError({
-    kind: 'api_error',
-    message: `Unexpected error: ${err instanceof Error ? err.message : String(err)}`,
-    hint: 'Run again with --verbose; if it persists, report it with the command you ran.',
-  });
 }

@@ -99,6 +99,16 @@ export class AnyGenError extends Error {
   }
 }
 
+/** Anything thrown that is not an AnyGenError (a bug of ours): one line and exit 1, never a stack. */
+export function unexpectedError(err: unknown): AnyGenError {
+  if (err instanceof AnyGenError) return err;
+  return new AnyGenError({
+    kind: 'api_error',
+    message: `Unexpected error: ${err instanceof Error ? err.message : String(err)}`,
+    hint: 'Run again with --verbose; if it persists, report it with the command you ran.',
+  });
+}
+
 export function usageError(message: string, hint?: string): AnyGenError {
   return new AnyGenError({ kind: 'usage', message, sent: false, ...(hint ? { hint } : {}) });
 }

@@ -43,7 +43,12 @@ export interface WaitFlags {
   interval?: string;
 }
 
-export function waitTimes(flags: WaitFlags): { intervalMs: number; timeoutMs: number } {
+export interface WaitTimes {
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+export function waitTimes(flags: WaitFlags): WaitTimes {
   return {
     // Caps keep every wait within what a timer can hold (about 24 days).
     intervalMs: secondsOption('--interval', flags.interval, 1, 3600, DEFAULT_INTERVAL_MS),
@@ -84,7 +89,7 @@ export async function waitWithProgress<T>(
   label: string,
   read: Parameters<typeof waitUntil<T>>[0],
   judge: Parameters<typeof waitUntil<T>>[1],
-  times: { intervalMs: number; timeoutMs: number },
+  times: WaitTimes,
   /** Asked only when giving up, so it can say what was learnt while waiting. */
   giveUp: () => GiveUp,
 ): Promise<T> {
@@ -95,7 +100,7 @@ export async function waitWithProgress<T>(
       now: ctx.io.now,
       sleep: ctx.io.sleep,
       signal: ctx.io.signal,
-      onEvent: (e) => progress.event(e.type === 'retry' ? { ...e, error: { message: e.error.message } } : e),
+      onEvent: progress.event,
     });
   } catch (err) {
     if (err instanceof AnyGenError && (err.kind === 'wait_timeout' || err.kind === 'interrupted')) {
@@ -117,7 +122,7 @@ export async function waitForTask(
   ctx: CommandContext,
   client: AnyGenClient,
   taskId: string,
-  times: { intervalMs: number; timeoutMs: number },
+  times: WaitTimes,
   outputDir?: string,
 ): Promise<Task> {
   const task = await waitWithProgress(
@@ -153,7 +158,12 @@ export async function waitForTask(
 }
 
 /** The files a completed task offers: `output.files`, else `file_url`/`file_name`. */
-export function taskFiles(task: Task): { url: string; name: string | null }[] {
+export interface FileToFetch {
+  url: string;
+  name: string | null;
+}
+
+export function taskFiles(task: Task): FileToFetch[] {
   const files: OutputFile[] = task.output?.files ?? [];
   if (files.length > 0) return files.map((f) => ({ url: f.url, name: f.name ?? null }));
   const url = task.output?.file_url;
@@ -163,7 +173,7 @@ export function taskFiles(task: Task): { url: string; name: string | null }[] {
 export async function downloadAll(
   ctx: CommandContext,
   client: AnyGenClient,
-  items: { url: string; name: string | null }[],
+  items: FileToFetch[],
   outputDir: string,
 ): Promise<Downloaded[]> {
   // DNS, sockets and streams for untrusted hosts are loaded only when there is something to fetch.
@@ -183,6 +193,12 @@ export async function downloadAll(
     );
   }
   return done;
+}
+
+/** Render a task (and what was downloaded of it): the result of poll, download, thumbnail and run. */
+export async function printTask(ctx: CommandContext, client: AnyGenClient, task: Task, downloads: Downloaded[]) {
+  const result = taskResult(task, client.baseUrl.origin, downloads);
+  await ctx.out.result('task', result, humanTask(result));
 }
 
 export function taskResult(task: Task, baseUrl: string, downloads: Downloaded[]): TaskResult {
@@ -208,7 +224,7 @@ export function humanTask(r: TaskResult): HumanLine[] {
   ];
 }
 
-/** Task ids are checked before anything is sent (the client checks too; this names the flag). */
+/** A flag that must be given and not blank; the error names the flag. */
 export function requireText(name: string, value: string | undefined): string {
   if (value === undefined || value.trim() === '') throw usageError(`${name} is required and may not be empty`);
   return value;

@@ -1,6 +1,6 @@
 /** `create` (optionally waiting and downloading) and `run` (create, wait, download). */
 
-import { AnyGenError, usageError } from '../client/errors.js';
+import { AnyGenError, unexpectedError, usageError } from '../client/errors.js';
 import type { CommandContext, NetworkOptions } from '../context.js';
 import { OPERATIONS } from '../contract.js';
 import type { HumanLine } from '../output.js';
@@ -14,6 +14,7 @@ import {
   taskFiles,
   taskResult,
   type WaitFlags,
+  type WaitTimes,
   waitForTask,
   waitTimes,
 } from './common.js';
@@ -118,12 +119,7 @@ type Created = Awaited<ReturnType<typeof createTask>>;
  * the task exists and was paid for: every error names it and says how to resume, even
  * under --json and --quiet, so nobody creates it again.
  */
-async function finish(
-  ctx: CommandContext,
-  created: Created,
-  times: { intervalMs: number; timeoutMs: number },
-  output?: string,
-) {
+async function finish(ctx: CommandContext, created: Created, times: WaitTimes, output?: string) {
   // Say where the task is before the long wait, so an interrupted run still has it.
   ctx.out.info(`Task ID: ${created.taskId}\nTask URL: ${created.taskUrl}`);
   try {
@@ -131,10 +127,7 @@ async function finish(
     const downloads = output ? await downloadAll(ctx, created.client, taskFiles(task), output) : [];
     return taskResult(task, created.client.baseUrl.origin, downloads);
   } catch (err) {
-    const e =
-      err instanceof AnyGenError
-        ? err
-        : new AnyGenError({ kind: 'api_error', message: err instanceof Error ? err.message : String(err) });
+    const e = unexpectedError(err);
     // A wait that gave up already says how to resume; everything else learns it here.
     if (e.hint?.includes('Resume with:')) throw e;
     throw e.withHint(
@@ -150,15 +143,14 @@ export async function run(ctx: CommandContext, opts: CreateOptions) {
   }
   const times = waitTimes(opts);
   const created = await createTask(ctx, opts, p);
-  const lines: HumanLine[] = [
-    ['Task ID', created.taskId],
-    ['Task URL', created.taskUrl],
-  ];
   const result: CreateResult = { task_id: created.taskId, task_url: created.taskUrl, request_id: created.requestId };
-  if (opts.wait) {
-    result.task = await finish(ctx, created, times, opts.output);
-    lines.splice(0, lines.length, ...humanTask(result.task));
-  }
+  if (opts.wait) result.task = await finish(ctx, created, times, opts.output);
+  const lines: HumanLine[] = result.task
+    ? humanTask(result.task)
+    : [
+        ['Task ID', created.taskId],
+        ['Task URL', created.taskUrl],
+      ];
   await ctx.out.result('create', result, lines);
 }
 

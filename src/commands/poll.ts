@@ -6,10 +6,9 @@ import { checkFolderTarget } from '../paths.js';
 import {
   downloadAll,
   ENDED_BADLY,
-  humanTask,
+  printTask,
   requireText,
   taskFiles,
-  taskResult,
   type WaitFlags,
   waitForTask,
   waitTimes,
@@ -26,9 +25,7 @@ export async function poll(ctx: CommandContext, opts: PollOptions) {
   const times = waitTimes(opts);
   const client = await ctx.client(opts);
   const task = await waitForTask(ctx, client, taskId, times, opts.output);
-  const downloads = opts.output ? await downloadAll(ctx, client, taskFiles(task), opts.output) : [];
-  const result = taskResult(task, client.baseUrl.origin, downloads);
-  await ctx.out.result('task', result, humanTask(result));
+  await printTask(ctx, client, task, opts.output ? await downloadAll(ctx, client, taskFiles(task), opts.output) : []);
 }
 
 async function completedTask(ctx: CommandContext, opts: PollOptions) {
@@ -58,16 +55,17 @@ export async function download(ctx: CommandContext, opts: PollOptions) {
   const files = taskFiles(task);
   if (files.length === 0)
     throw new AnyGenError({ kind: 'api_error', message: `Task ${task.task_id} has no file to download` });
-  const downloads = await downloadAll(ctx, client, files, output);
-  const result = taskResult(task, client.baseUrl.origin, downloads);
-  await ctx.out.result('task', result, humanTask(result));
+  await printTask(ctx, client, task, await downloadAll(ctx, client, files, output));
 }
 
 export async function thumbnail(ctx: CommandContext, opts: PollOptions) {
   const { client, task, output } = await completedTask(ctx, opts);
   const url = task.output?.thumbnail_url;
   if (!url) throw new AnyGenError({ kind: 'api_error', message: `Task ${task.task_id} has no thumbnail` });
-  const downloads = await downloadAll(ctx, client, [{ url, name: `thumbnail_${task.task_id}.png` }], output);
-  const result = taskResult(task, client.baseUrl.origin, downloads);
-  await ctx.out.result('task', result, humanTask(result));
+  await printTask(
+    ctx,
+    client,
+    task,
+    await downloadAll(ctx, client, [{ url, name: `thumbnail_${task.task_id}.png` }], output),
+  );
 }

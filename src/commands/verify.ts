@@ -1,6 +1,6 @@
 /** `verify`: is the key accepted, and how many credits are left? */
 import { AnyGenError } from '../client/errors.js';
-import { maskKey, resolveApiKey } from '../config.js';
+import { maskKey } from '../config.js';
 import { type CommandContext, describeKeySource, type NetworkOptions } from '../context.js';
 import type { VerifyResult } from '../results.js';
 
@@ -15,13 +15,12 @@ export async function run(ctx: CommandContext, opts: NetworkOptions) {
       ...(requestId ? { requestId } : {}),
     });
   }
-  // ctx.client resolved it already; this only says where it came from.
-  const key = resolveApiKey(opts.apiKey, ctx.io.env, ctx.configPath);
+  const key = ctx.key(opts);
   const result: VerifyResult = {
     verified: true,
     credits: data.credits === undefined || data.credits === null ? null : String(data.credits),
-    key: key ? maskKey(key.key) : '',
-    key_source: key?.source ?? 'flag',
+    key: maskKey(key.key),
+    key_source: key.source,
     request_id: requestId ?? null,
   };
   await ctx.out.result('verify', result, [
