@@ -41,6 +41,9 @@ const io: IO = {
   get stderrIsTTY() {
     return Boolean(process.stderr.isTTY);
   },
+  get stderrColumns() {
+    return process.stderr.columns ?? 0;
+  },
   get stdin() {
     return process.stdin;
   },

@@ -42,6 +42,8 @@ export interface IO {
   stderr: Sink;
   /** Is stderr a terminal (spinner) or a pipe/file (plain lines and heartbeats)? */
   stderrIsTTY: boolean;
+  /** stderr's width in columns; 0 when unknown (a pseudo-terminal that reports none). */
+  stderrColumns?: number;
   stdin?: NodeJS.ReadableStream;
   env: Record<string, string | undefined>;
   now: () => number;
@@ -150,7 +152,11 @@ function describe(e: ProgressEvent): string {
  */
 export async function createProgress(out: Output, label: string): Promise<Progress> {
   if (out.mode.json || out.mode.quiet) return NO_PROGRESS;
-  if (!out.io.stderrIsTTY) {
+  // A spinner redraws by counting the terminal's columns: with a width of 0 (many agent
+  // runners and `docker run -t`) ora's line count never ends and the event loop stalls.
+  // Such terminals, and TERM=dumb, get the plain lines a pipe gets.
+  const spinnerFits = out.io.stderrIsTTY && (out.io.stderrColumns ?? 0) > 0 && out.io.env.TERM !== 'dumb';
+  if (!spinnerFits) {
     out.info(`${label}…`);
     return {
       event(e) {

@@ -91,6 +91,7 @@ export async function runCli(argv: string[], opts: InProcessOptions): Promise<In
       },
     },
     stderrIsTTY: opts.stderrIsTTY ?? false,
+    stderrColumns: opts.stderrIsTTY ? 80 : 0,
     stdin: Readable.from([opts.stdin ?? '']),
     env: opts.env,
     now: () => (virtual ? clock : Date.now()),
@@ -170,4 +171,35 @@ export function json(r: RunResult): Record<string, unknown> {
   } catch {
     throw new Error(`stdout is not one JSON document:\n${r.stdout}\nstderr:\n${r.stderr}`);
   }
+}
+
+export interface PtyOptions {
+  env: Record<string, string | undefined>;
+  /** The width `stty` gives the pseudo-terminal; 0 is what many agent runners report. */
+  columns: number;
+  /** Called with the terminal's output as it arrives. */
+  onOutput?: (text: string, child: ReturnType<typeof spawn>) => void;
+}
+
+/**
+ * Runs the built binary on a real pseudo-terminal (util-linux `script`), as a person's
+ * terminal, `docker run -t` or an agent runner would. stdout and stderr both reach
+ * the terminal, so `output` holds both, with every escape sequence written.
+ */
+export function runInPty(argv: string[], opts: PtyOptions): Promise<{ code: number; output: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const line = `stty cols ${opts.columns} rows 24; exec ${[process.execPath, BIN, ...argv].map(quote).join(' ')}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qfec', line, '/dev/null'], {
+      env: opts.env as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      output += s;
+      opts.onOutput?.(s, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), output }));
+  });
 }
