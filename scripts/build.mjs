@@ -22,8 +22,10 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
 // Modules the CLI entry loads on demand; they live in the ESM build below.
-const LAZY = /^\.\/(run|cleanup|sleep|version|commands\/[\w-]+)\.js$/;
-const lazyModules = readdirSync(new URL('../src/commands', import.meta.url)).map((f) => `src/commands/${f}`);
+const LAZY = /^\.\/(factory|sleep|version|store\/cleanup|commands\/[\w-]+)\.js$/;
+const lazyModules = readdirSync(new URL('../src/commands', import.meta.url))
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+  .map((f) => `src/commands/${f}`);
 
 const common = {
   bundle: true,
@@ -40,7 +42,7 @@ const common = {
 // shared chunks, so each command brings only its own code.
 await build({
   ...common,
-  entryPoints: ['src/index.ts', 'src/run.ts', 'src/cleanup.ts', 'src/sleep.ts', 'src/version.ts', ...lazyModules],
+  entryPoints: ['src/index.ts', 'src/factory.ts', 'src/store/cleanup.ts', 'src/sleep.ts', 'src/version.ts', ...lazyModules],
   outdir: 'dist',
   outbase: 'src',
   entryNames: '[dir]/[name]',

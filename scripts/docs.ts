@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod/mini';
-import { RESULT_COMMANDS, RESULT_SCHEMAS, type ResultKind } from '../src/results.js';
+import { RESULT_COMMANDS, RESULT_SCHEMAS, type ResultKind } from '../src/render/results.js';
 
 type JsonSchema = {
   type?: string | string[];

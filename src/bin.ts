@@ -4,7 +4,7 @@
  */
 
 import { main } from './cli.js';
-import type { IO } from './output.js';
+import type { IO } from './io.js';
 
 const controller = new AbortController();
 let signals = 0;
@@ -14,7 +14,7 @@ const onSignal = (name: NodeJS.Signals) => {
   // a second one means now.
   if (signals > 1) {
     // Loaded here, not at start: the same module instance the downloads registered with.
-    void import('./cleanup.js').then(({ removeTemps }) => {
+    void import('./store/cleanup.js').then(({ removeTemps }) => {
       removeTemps();
       process.exit(130);
     });
@@ -48,6 +48,7 @@ const io: IO = {
     return process.stdin;
   },
   env: process.env,
+  nodeVersion: process.versions.node,
   now: () => Date.now(),
   sleep: async (ms, signal) => (await import('./sleep.js')).abortableSleep(ms, signal),
   signal: controller.signal,

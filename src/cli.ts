@@ -1,42 +1,227 @@
 /**
- * Commander wiring only: flags become a command's options. Each command's module
- * is imported when it runs, so `--help` loads commander and nothing else, and
- * `config get` never loads the HTTP stack.
+ * Commander wiring only, as a table: each command's name, flags and the module that
+ * runs it. A command's module is imported when it runs, so `--help` loads commander
+ * and nothing else, and `config get` never loads the HTTP stack.
  */
 import { Command, CommanderError } from 'commander';
-import type { CommandContext } from './context.js';
-import type { IO, OutputMode } from './output.js';
+import type { CommandContext } from './factory.js';
+import type { IO } from './io.js';
+import type { OutputMode } from './render/output.js';
 
 declare const __ANYGEN_VERSION__: string | undefined;
 
-// Exit codes this file returns itself (the rest come from output.ts, loaded lazily).
+// Exit codes this file returns itself (the rest come from errors.ts, loaded lazily).
 const OK = 0;
 const USAGE = 2;
 
+/** `[flags, description]`, `[flags, description, default]`, or repeatable with `'repeat'`. */
+type OptionSpec = readonly [flags: string, description: string, extra?: string | 'repeat'];
+
+/** What a command's module exports: one function taking the context and the options. */
+type RunFn = (ctx: CommandContext, opts: Record<string, unknown>) => Promise<void>;
+
+interface CommandSpec {
+  /** `poll`, or `config set` for a subcommand. */
+  name: string;
+  /** Positional arguments, e.g. `<key> <value>`; they join the options under their names. */
+  args?: string;
+  description: string;
+  options: readonly OptionSpec[];
+  load: () => Promise<Record<string, unknown>>;
+  /** The module's function; `run` unless said. */
+  fn?: string;
+}
+
+const REPEAT = 'repeat';
+
+const NETWORK: readonly OptionSpec[] = [
+  ['-k, --api-key <key>', 'AnyGen API key (sk-…); also ANYGEN_API_KEY or the config file'],
+  ['-H, --header <header>', "extra HTTP header 'Name: value' for API requests", REPEAT],
+];
+const WAITING: readonly OptionSpec[] = [
+  ['--timeout <seconds>', 'give up waiting after this long (default 1200)'],
+  ['--interval <seconds>', 'seconds between status checks, at least 1 (default 3)'],
+];
+const TASK_ID: OptionSpec = ['--task-id <id>', 'the task id from create'];
+const FILE_TOKENS: OptionSpec = ['--file-token <token>', 'a file token from upload', REPEAT];
+const CREATING: readonly OptionSpec[] = [
+  ...NETWORK,
+  ...WAITING,
+  ['-o, --operation <operation>', 'operation; ai_designer (or ai-designer) for images', 'ai_designer'],
+  ['-p, --prompt <text>', 'what to generate'],
+  FILE_TOKENS,
+  ['-l, --language <language>', 'zh-CN or en-US (default: default_language from the config)'],
+  ['-f, --export-format <format>', 'export format, for operations that have one'],
+];
+
+const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'config set',
+    args: '<key> <value>',
+    description: 'set api_key, default_language or suite_recommended',
+    options: [],
+    load: () => import('./commands/config.js'),
+    fn: 'set',
+  },
+  {
+    name: 'config get',
+    args: '[key]',
+    description: 'show one value or all (the key is masked)',
+    options: [],
+    load: () => import('./commands/config.js'),
+    fn: 'get',
+  },
+  {
+    name: 'config delete',
+    args: '<key>',
+    description: 'remove a value',
+    options: [],
+    load: () => import('./commands/config.js'),
+    fn: 'remove',
+  },
+  {
+    name: 'config path',
+    description: 'print where the config file is',
+    options: [],
+    load: () => import('./commands/config.js'),
+    fn: 'path',
+  },
+  {
+    name: 'upload',
+    description: 'upload a reference file and print its file token',
+    options: [...NETWORK, ['--file <path>', 'the file to upload (at most 50 MB)']],
+    load: () => import('./commands/upload.js'),
+  },
+  {
+    name: 'prepare',
+    description: 'one turn of the requirement dialogue before creating a task',
+    options: [
+      ...NETWORK,
+      ['-m, --message <text>', 'your message'],
+      FILE_TOKENS,
+      ['--input <file>', 'continue the conversation saved in this file'],
+      ['--save <file>', 'save the conversation to this file (written atomically)'],
+      ['--stdin', 'read the message from standard input'],
+    ],
+    load: () => import('./commands/prepare.js'),
+  },
+  {
+    name: 'create',
+    description: 'create a generation task',
+    options: [
+      ...CREATING,
+      ['--wait', 'wait for the task to finish'],
+      ['--output <dir>', 'with --wait: download the results into this folder'],
+    ],
+    load: () => import('./commands/create.js'),
+  },
+  {
+    name: 'run',
+    description: 'create a task, wait for it and download the results',
+    options: [...CREATING, ['--output <dir>', 'download the results into this folder']],
+    load: () => import('./commands/run.js'),
+  },
+  {
+    name: 'poll',
+    description: 'wait for a task to finish (blocks up to 20 minutes)',
+    options: [...NETWORK, ...WAITING, TASK_ID, ['--output <dir>', 'download the results into this folder']],
+    load: () => import('./commands/poll.js'),
+  },
+  {
+    name: 'download',
+    description: "download a finished task's files",
+    options: [...NETWORK, TASK_ID, ['--output <dir>', 'the folder to download into']],
+    load: () => import('./commands/download.js'),
+  },
+  {
+    name: 'thumbnail',
+    description: "download a finished task's thumbnail",
+    options: [...NETWORK, TASK_ID, ['--output <dir>', 'the folder to download into']],
+    load: () => import('./commands/thumbnail.js'),
+  },
+  {
+    name: 'send-message',
+    description: 'ask a finished task for changes (returns at once)',
+    options: [
+      ...NETWORK,
+      TASK_ID,
+      ['-m, --message <text>', 'the change you want'],
+      ['--file <path>', 'a file to upload and attach', REPEAT],
+      FILE_TOKENS,
+    ],
+    load: () => import('./commands/send-message.js'),
+  },
+  {
+    name: 'get-messages',
+    description: "read a task's messages, or wait for a reply",
+    options: [
+      ...NETWORK,
+      ...WAITING,
+      TASK_ID,
+      ['--limit <n>', 'how many messages, 1–100 (default 10)'],
+      ['--cursor <cursor>', 'page to older messages'],
+      ['--wait', 'wait until an assistant reply newer than --since-id is completed'],
+      ['--since-id <id>', 'with --wait: the message id from send-message'],
+    ],
+    load: () => import('./commands/get-messages.js'),
+  },
+  {
+    name: 'verify',
+    description: 'check the API key with AnyGen and show the credits left',
+    options: NETWORK,
+    load: () => import('./commands/verify.js'),
+  },
+  {
+    name: 'sandbox',
+    description: 'run a local AnyGen server for trying the CLI and for tests (no key or credits needed)',
+    options: [
+      ['--port <port>', 'port to listen on (default: any free port)'],
+      ['--host <host>', 'address to listen on', '127.0.0.1'],
+      ['--key <key>', 'the API key it accepts'],
+      ['--reads <n>', 'status reads before a task completes (default 3)'],
+      ['--reply-reads <n>', 'message reads before a reply completes (default 1)'],
+      ['--faults <spec>', 'faults for the next API requests, e.g. 503*2,429:1,drop (see README)'],
+    ],
+    load: () => import('./commands/sandbox.js'),
+  },
+];
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function network(cmd: Command): Command {
-  return cmd
-    .option('-k, --api-key <key>', 'AnyGen API key (sk-…); also ANYGEN_API_KEY or the config file')
-    .option('-H, --header <header>', "extra HTTP header 'Name: value' for API requests (repeatable)", collect);
+/** Adds one table row to the program: finds or makes its parent, then its flags. */
+function declare(program: Command, spec: CommandSpec, action: (spec: CommandSpec, cmd: Command) => Promise<void>) {
+  const words = spec.name.split(' ');
+  let parent = program;
+  for (const word of words.slice(0, -1)) {
+    parent = parent.commands.find((c) => c.name() === word) ?? parent.command(word);
+  }
+  const cmd = parent.command(`${words.at(-1)}${spec.args ? ` ${spec.args}` : ''}`).description(spec.description);
+  for (const [flags, description, extra] of spec.options) {
+    if (extra === REPEAT) cmd.option(flags, `${description} (repeatable)`, collect);
+    else if (extra !== undefined) cmd.option(flags, description, extra);
+    else cmd.option(flags, description);
+  }
+  cmd.action((..._args: unknown[]) => action(spec, cmd));
 }
 
-function waiting(cmd: Command): Command {
-  return cmd
-    .option('--timeout <seconds>', 'give up waiting after this long (default 1200)')
-    .option('--interval <seconds>', 'seconds between status checks, at least 1 (default 3)');
+/** The positional arguments by their names in `args` (`<key> <value>` → {key, value}). */
+function positional(spec: CommandSpec, cmd: Command): Record<string, unknown> {
+  const names = (spec.args ?? '').match(/[\w-]+/g) ?? [];
+  return Object.fromEntries(names.map((n, i) => [n, cmd.args[i]]));
 }
 
-type Runner = (ctx: CommandContext) => Promise<void>;
+function globalMode(flags: { json?: boolean; quiet?: boolean; verbose?: boolean }): OutputMode {
+  return { json: Boolean(flags.json), quiet: Boolean(flags.quiet), verbose: Boolean(flags.verbose) };
+}
 
 export async function main(argv: string[], io: IO): Promise<number> {
   // The build stamps the version in; from source (tests) it is read from package.json.
   const version = typeof __ANYGEN_VERSION__ === 'string' ? __ANYGEN_VERSION__ : (await import('./version.js')).VERSION;
-  let mode: OutputMode = {
+  let mode = globalMode({
     json: argv.includes('--json'),
     quiet: argv.includes('--quiet') || argv.includes('-q'),
     verbose: argv.includes('--verbose'),
-  };
+  });
   let exitCode = OK;
   let usageMessage: string | undefined;
 
@@ -62,112 +247,16 @@ export async function main(argv: string[], io: IO): Promise<number> {
       },
     });
 
-  const act =
-    (load: (cmd: Command) => Runner) =>
-    async (...args: unknown[]) => {
-      const cmd = args[args.length - 1] as Command;
-      const globals = cmd.optsWithGlobals() as { json?: boolean; quiet?: boolean; verbose?: boolean };
-      mode = { json: Boolean(globals.json), quiet: Boolean(globals.quiet), verbose: Boolean(globals.verbose) };
-      const { runCommand } = await import('./run.js');
-      exitCode = await runCommand(io, mode, load(cmd));
-    };
-
-  const configCmd = program.command('config').description('manage the config file (~/.config/anygen/config.json)');
-  configCmd
-    .command('set <key> <value>')
-    .description('set api_key, default_language or suite_recommended')
-    .action(
-      act(
-        (cmd) => async (ctx) =>
-          (await import('./commands/config.js')).set(ctx, cmd.args[0] as string, cmd.args[1] as string),
-      ),
-    );
-  configCmd
-    .command('get [key]')
-    .description('show one value or all (the key is masked)')
-    .action(act((cmd) => async (ctx) => (await import('./commands/config.js')).get(ctx, cmd.args[0])));
-  configCmd
-    .command('delete <key>')
-    .description('remove a value')
-    .action(act((cmd) => async (ctx) => (await import('./commands/config.js')).remove(ctx, cmd.args[0] as string)));
-  configCmd
-    .command('path')
-    .description('print where the config file is')
-    .action(act(() => async (ctx) => (await import('./commands/config.js')).path(ctx)));
-
-  network(program.command('upload').description('upload a reference file and print its file token'))
-    .option('--file <path>', 'the file to upload (at most 50 MB)')
-    .action(act((cmd) => async (ctx) => (await import('./commands/upload.js')).run(ctx, cmd.opts())));
-
-  network(program.command('prepare').description('one turn of the requirement dialogue before creating a task'))
-    .option('-m, --message <text>', 'your message')
-    .option('--file-token <token>', 'a file token from upload (repeatable)', collect)
-    .option('--input <file>', 'continue the conversation saved in this file')
-    .option('--save <file>', 'save the conversation to this file (written atomically)')
-    .option('--stdin', 'read the message from standard input')
-    .action(act((cmd) => async (ctx) => (await import('./commands/prepare.js')).run(ctx, cmd.opts())));
-
-  const createOptions = (cmd: Command) =>
-    waiting(network(cmd))
-      .option('-o, --operation <operation>', 'operation; ai_designer (or ai-designer) for images', 'ai_designer')
-      .option('-p, --prompt <text>', 'what to generate')
-      .option('--file-token <token>', 'a file token from upload (repeatable)', collect)
-      .option('-l, --language <language>', 'zh-CN or en-US (default: default_language from the config)')
-      .option('-f, --export-format <format>', 'export format, for operations that have one');
-
-  createOptions(program.command('create').description('create a generation task'))
-    .option('--wait', 'wait for the task to finish')
-    .option('--output <dir>', 'with --wait: download the results into this folder')
-    .action(act((cmd) => async (ctx) => (await import('./commands/create.js')).run(ctx, cmd.opts())));
-
-  createOptions(program.command('run').description('create a task, wait for it and download the results'))
-    .option('--output <dir>', 'download the results into this folder')
-    .action(act((cmd) => async (ctx) => (await import('./commands/create.js')).runAll(ctx, cmd.opts())));
-
-  waiting(network(program.command('poll').description('wait for a task to finish (blocks up to 20 minutes)')))
-    .option('--task-id <id>', 'the task id from create')
-    .option('--output <dir>', 'download the results into this folder')
-    .action(act((cmd) => async (ctx) => (await import('./commands/poll.js')).poll(ctx, cmd.opts())));
-
-  network(program.command('download').description("download a finished task's files"))
-    .option('--task-id <id>', 'the task id from create')
-    .option('--output <dir>', 'the folder to download into')
-    .action(act((cmd) => async (ctx) => (await import('./commands/poll.js')).download(ctx, cmd.opts())));
-
-  network(program.command('thumbnail').description("download a finished task's thumbnail"))
-    .option('--task-id <id>', 'the task id from create')
-    .option('--output <dir>', 'the folder to download into')
-    .action(act((cmd) => async (ctx) => (await import('./commands/poll.js')).thumbnail(ctx, cmd.opts())));
-
-  network(program.command('send-message').description('ask a finished task for changes (returns at once)'))
-    .option('--task-id <id>', 'the task id from create')
-    .option('-m, --message <text>', 'the change you want')
-    .option('--file <path>', 'a file to upload and attach (repeatable)', collect)
-    .option('--file-token <token>', 'a file token from upload (repeatable)', collect)
-    .action(act((cmd) => async (ctx) => (await import('./commands/messages.js')).send(ctx, cmd.opts())));
-
-  waiting(network(program.command('get-messages').description("read a task's messages, or wait for a reply")))
-    .option('--task-id <id>', 'the task id from create')
-    .option('--limit <n>', 'how many messages, 1–100 (default 10)')
-    .option('--cursor <cursor>', 'page to older messages')
-    .option('--wait', 'wait until an assistant reply newer than --since-id is completed')
-    .option('--since-id <id>', 'with --wait: the message id from send-message')
-    .action(act((cmd) => async (ctx) => (await import('./commands/messages.js')).get(ctx, cmd.opts())));
-
-  network(program.command('verify').description('check the API key with AnyGen and show the credits left')).action(
-    act((cmd) => async (ctx) => (await import('./commands/verify.js')).run(ctx, cmd.opts())),
-  );
-
-  program
-    .command('sandbox')
-    .description('run a local AnyGen server for trying the CLI and for tests (no key or credits needed)')
-    .option('--port <port>', 'port to listen on (default: any free port)')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--key <key>', 'the API key it accepts')
-    .option('--reads <n>', 'status reads before a task completes (default 3)')
-    .option('--reply-reads <n>', 'message reads before a reply completes (default 1)')
-    .option('--faults <spec>', 'faults for the next API requests, e.g. 503*2,429:1,drop (see README)')
-    .action(act((cmd) => async (ctx) => (await import('./commands/sandbox.js')).run(ctx, cmd.opts())));
+  const action = async (spec: CommandSpec, cmd: Command) => {
+    mode = globalMode(cmd.optsWithGlobals());
+    const opts = { ...cmd.opts(), ...positional(spec, cmd) };
+    const { runCommand } = await import('./factory.js');
+    exitCode = await runCommand(io, mode, async (ctx) => {
+      const fn = (await spec.load())[spec.fn ?? 'run'] as RunFn;
+      await fn(ctx, opts);
+    });
+  };
+  for (const spec of COMMANDS) declare(program, spec, action);
 
   if (argv.length === 0) {
     program.outputHelp({ error: true });
@@ -180,8 +269,8 @@ export async function main(argv: string[], io: IO): Promise<number> {
     if (!(err instanceof CommanderError)) throw err;
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return OK;
     if (err.code === 'commander.help') return USAGE;
-    const { usageFailure } = await import('./run.js');
-    return usageFailure(io, mode, usageMessage ?? err.message);
+    const { usageFailure } = await import('./factory.js');
+    return usageFailure(io, mode, usageMessage ?? err.message, 'Run anygen-image --help for usage.');
   }
   return exitCode;
 }

@@ -16,3 +16,9 @@ export type Operation = (typeof OPERATIONS)[number];
 
 /** Sent with prepare, create and send-message so AnyGen can tell where tasks come from. */
 export const TRACKING_EXTRA = { create_from: 'skill', skill_name: 'image-generator' } as const;
+
+export const DEFAULT_BASE_URL = 'https://www.anygen.io';
+
+/** The environment variables the CLI reads (besides XDG_* and HOME for its files). */
+export const ENV_API_KEY = 'ANYGEN_API_KEY';
+export const ENV_BASE_URL = 'ANYGEN_BASE_URL';

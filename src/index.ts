@@ -14,7 +14,6 @@ export {
   TRACKING_EXTRA,
 } from './client/client.js';
 export { checkDownloadUrl, type Downloaded, downloadFile, isPrivateAddress, safeFileName } from './client/download.js';
-export { AnyGenError, type AnyGenErrorInit, type ErrorKind } from './client/errors.js';
 export { closeAgents } from './client/http.js';
 export type {
   ConversationFile,
@@ -29,7 +28,8 @@ export type {
 } from './client/schemas.js';
 export { type CallResult, DEFAULT_TIMEOUTS, type RequestLog, type Timeouts } from './client/transport.js';
 export { MAX_UPLOAD_BYTES } from './client/upload.js';
-export { configPath, readConfig, resolveApiKey, updateConfig } from './config.js';
+export { AnyGenError, type AnyGenErrorInit, type ErrorKind } from './errors.js';
 export { pngSize, renderPng } from './sandbox/png.js';
 export { SANDBOX_KEY, type Sandbox, type SandboxOptions, startSandbox } from './sandbox/server.js';
+export { configPath, readConfig, resolveApiKey, updateConfig } from './store/config.js';
 export { VERSION } from './version.js';

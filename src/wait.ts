@@ -3,8 +3,8 @@
  * a fixed interval while answers come, growing back-off (or the server's
  * Retry-After) while they do not, and one absolute deadline that nothing extends.
  */
-import { AnyGenError, isTransient } from './client/errors.js';
-import { interrupted } from './client/transport.js';
+import { AnyGenError, interrupted, isTransient } from './errors.js';
+import { formatDuration } from './render/format.js';
 
 export interface WaitState {
   status: string;
@@ -113,11 +113,4 @@ export async function waitUntil<T>(
     }
     await pause(opts.intervalMs);
   }
-}
-
-export function formatDuration(ms: number): string {
-  const total = Math.round(ms / 1000);
-  const m = Math.floor(total / 60);
-  const s = total % 60;
-  return m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
 }

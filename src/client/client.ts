@@ -3,8 +3,8 @@
  * Usable from code as well as from the CLI; it prints nothing.
  */
 
+import { usageError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { usageError } from './errors.js';
 import {
   CreateAnswer,
   MessagesPage,
@@ -17,13 +17,10 @@ import {
 } from './schemas.js';
 import { type CallResult, Transport, type TransportOptions } from './transport.js';
 
-export { DEFAULT_BASE_URL } from '../config.js';
+export { DEFAULT_BASE_URL, OPERATIONS, type Operation, TRACKING_EXTRA } from '../contract.js';
 
-import { DEFAULT_BASE_URL } from '../config.js';
-
-export { OPERATIONS, type Operation, TRACKING_EXTRA } from '../contract.js';
-
-import { TRACKING_EXTRA } from '../contract.js';
+import { DEFAULT_BASE_URL, TRACKING_EXTRA } from '../contract.js';
+import type { Downloaded } from './download.js';
 
 export interface ClientOptions extends Omit<TransportOptions, 'baseUrl' | 'userAgent'> {
   baseUrl?: string;
@@ -75,8 +72,15 @@ export function checkTaskId(id: string): string {
   return id;
 }
 
-export function userAgent(): string {
-  return `anygen-image/${VERSION} node/${process.versions.node}`;
+/** `anygen-image/0.1.0 node/20.18.1`; the Node version comes from the caller (the process edge). */
+export function userAgent(nodeVersion?: string): string {
+  return `anygen-image/${VERSION}${nodeVersion ? ` node/${nodeVersion}` : ''}`;
+}
+
+/** A file a task offers, as the service named it. */
+export interface FileToFetch {
+  url: string;
+  name: string | null;
 }
 
 export class AnyGenClient {
@@ -86,12 +90,37 @@ export class AnyGenClient {
     this.transport = new Transport({
       ...options,
       baseUrl: options.baseUrl ?? DEFAULT_BASE_URL,
-      userAgent: options.userAgent ?? userAgent(),
+      // The CLI passes its User-Agent in from the process edge; used as a library, the
+      // client names the Node version itself.
+      userAgent: options.userAgent ?? userAgent(process.versions.node),
     });
   }
 
   get baseUrl(): URL {
     return this.transport.baseUrl;
+  }
+
+  /** Server text with this client's key taken out, before it is shown or saved. */
+  redact(text: string): string {
+    return this.transport.redact(text);
+  }
+
+  /**
+   * Save one file a task offers into `outputDir`. Files may live on another host: the
+   * key is never sent there, and private or loopback addresses are refused unless they
+   * are the API's own origin.
+   */
+  async download(file: FileToFetch, outputDir: string, opts: { signal?: AbortSignal } = {}): Promise<Downloaded> {
+    // DNS, sockets and streams for untrusted hosts are loaded only when there is something to fetch.
+    const { downloadFile } = await import('./download.js');
+    return downloadFile({
+      url: file.url,
+      name: file.name,
+      outputDir,
+      policy: { trustedOrigin: this.baseUrl.origin },
+      userAgent: this.transport.userAgent,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   }
 
   /** Upload a file; it is checked first (exists, readable, not empty, ≤ 50 MB) and streamed. */

@@ -13,8 +13,8 @@ import { isIP } from 'node:net';
 import { basename, extname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { trackTemp, untrackTemp } from '../cleanup.js';
-import { AnyGenError, usageError } from './errors.js';
+import { AnyGenError, usageError } from '../errors.js';
+import { trackTemp, untrackTemp } from '../store/cleanup.js';
 import { send } from './http.js';
 
 const MAX_REDIRECTS = 5;

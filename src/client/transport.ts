@@ -4,8 +4,8 @@
  * that carries the request id and never the key.
  */
 import type * as z from 'zod/mini';
+import { AnyGenError, type ErrorKind, interrupted, isTransient, kindForServerCode } from '../errors.js';
 import { abortableSleep } from '../sleep.js';
-import { AnyGenError, type ErrorKind, isTransient, kindForServerCode } from './errors.js';
 import { HttpTransportError, send } from './http.js';
 import { describeIssue } from './schemas.js';
 
@@ -112,6 +112,10 @@ export class Transport {
     this.headers = opts.headers ?? {};
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+  }
+
+  get userAgent(): string {
+    return this.opts.userAgent;
   }
 
   get authToken(): string {
@@ -325,14 +329,6 @@ const REQUEST_BUILD_ERRORS = new Set([
   'ERR_INVALID_HTTP_TOKEN',
   'ERR_UNESCAPED_CHARACTERS',
 ]);
-
-export function interrupted(endpoint?: string): AnyGenError {
-  return new AnyGenError({
-    kind: 'interrupted',
-    message: 'Interrupted',
-    ...(endpoint ? { endpoint } : {}),
-  });
-}
 
 function hintFor(kind: ErrorKind): { hint?: string } {
   switch (kind) {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { type AnyGenError, usageError } from './errors.js';
+import { type AnyGenError, usageError } from '../errors.js';
 
 export const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 

@@ -1,8 +1,9 @@
 /** `config set|get|delete|path`: the shared config file, no network. */
-import { checkConfigKey, maskKey, updateConfig } from '../config.js';
-import type { CommandContext } from '../context.js';
-import type { HumanLine } from '../output.js';
-import type { ConfigSetResult } from '../results.js';
+
+import type { CommandContext } from '../factory.js';
+import type { HumanLine } from '../render/output.js';
+import type { ConfigSetResult } from '../render/results.js';
+import { checkConfigKey, maskKey, updateConfig } from '../store/config.js';
 
 function shown(key: string, value: unknown): unknown {
   return key === 'api_key' && typeof value === 'string' ? maskKey(value) : value;
@@ -12,7 +13,7 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-export async function set(ctx: CommandContext, key: string, value: string) {
+export async function set(ctx: CommandContext, { key, value }: { key: string; value: string }) {
   const k = checkConfigKey(key);
   await updateConfig(ctx.configPath, (data) => {
     data[k] = value;
@@ -21,7 +22,7 @@ export async function set(ctx: CommandContext, key: string, value: string) {
   await ctx.out.result('configSet', result, [`Set ${k} = ${result.value}`]);
 }
 
-export async function get(ctx: CommandContext, key?: string) {
+export async function get(ctx: CommandContext, { key }: { key?: string }) {
   const data = ctx.config();
   const values: Record<string, unknown> = {};
   const lines: HumanLine[] = [];
@@ -38,7 +39,7 @@ export async function get(ctx: CommandContext, key?: string) {
   await ctx.out.result('configGet', { path: ctx.configPath, values }, lines);
 }
 
-export async function remove(ctx: CommandContext, key: string) {
+export async function remove(ctx: CommandContext, { key }: { key: string }) {
   const k = checkConfigKey(key);
   let deleted = false;
   if (k in ctx.config()) {

@@ -1,23 +1,14 @@
-/** `create` (optionally waiting and downloading) and `run` (create, wait, download). */
+/** `create`: one generation task (it spends credits), optionally waited for and downloaded. */
 
-import { AnyGenError, unexpectedError, usageError } from '../client/errors.js';
-import type { CommandContext, NetworkOptions } from '../context.js';
 import { OPERATIONS } from '../contract.js';
-import type { HumanLine } from '../output.js';
-import { checkFolderTarget } from '../paths.js';
-import type { CreateResult } from '../results.js';
-import {
-  downloadAll,
-  humanTask,
-  requireText,
-  resumeCommand,
-  taskFiles,
-  taskResult,
-  type WaitFlags,
-  type WaitTimes,
-  waitForTask,
-  waitTimes,
-} from './common.js';
+import { AnyGenError, unexpectedError, usageError } from '../errors.js';
+import type { CommandContext, NetworkOptions } from '../factory.js';
+import { requireText, type WaitFlags, type WaitTimes, waitTimes } from '../flags.js';
+import type { HumanLine } from '../render/output.js';
+import type { CreateResult } from '../render/results.js';
+import { humanTask } from '../render/task.js';
+import { checkFolderTarget } from '../store/paths.js';
+import { downloadAll, taskFiles, taskHint, taskResult, taskUrl, waitForTask } from './task.js';
 
 export interface CreateOptions extends NetworkOptions, WaitFlags {
   operation?: string;
@@ -77,7 +68,7 @@ interface Plan {
   exportFormat: string | undefined;
 }
 
-function plan(ctx: CommandContext, opts: CreateOptions): Plan {
+export function plan(ctx: CommandContext, opts: CreateOptions): Plan {
   const operation = normalizeOperation(opts.operation);
   const prompt = requireText('--prompt', opts.prompt).trim();
   const language =
@@ -89,7 +80,7 @@ function plan(ctx: CommandContext, opts: CreateOptions): Plan {
   return { operation, prompt, language, fileTokens, exportFormat: opts.exportFormat?.trim() || undefined };
 }
 
-async function createTask(ctx: CommandContext, opts: CreateOptions, p: Plan) {
+export async function createTask(ctx: CommandContext, opts: CreateOptions, p: Plan) {
   const client = await ctx.client(opts);
   ctx.out.info('Creating task…');
   let answer: Awaited<ReturnType<typeof client.createTask>>;
@@ -108,30 +99,34 @@ async function createTask(ctx: CommandContext, opts: CreateOptions, p: Plan) {
     throw mayHaveCreated(err);
   }
   const { data, requestId } = answer;
-  const taskUrl = data.task_url || `${client.baseUrl.origin}/task/${data.task_id}`;
-  return { client, taskId: data.task_id, taskUrl, requestId: requestId ?? null };
+  return {
+    client,
+    taskId: data.task_id,
+    taskUrl: taskUrl(client, data.task_id, data.task_url),
+    requestId: requestId ?? null,
+  };
 }
 
-type Created = Awaited<ReturnType<typeof createTask>>;
+export type Created = Awaited<ReturnType<typeof createTask>>;
 
 /**
  * Wait for a task just created, and download its files. Whatever fails from here on,
  * the task exists and was paid for: every error names it and says how to resume, even
  * under --json and --quiet, so nobody creates it again.
  */
-async function finish(ctx: CommandContext, created: Created, times: WaitTimes, output?: string) {
+export async function finish(ctx: CommandContext, created: Created, times: WaitTimes, output?: string) {
   // Say where the task is before the long wait, so an interrupted run still has it.
   ctx.out.info(`Task ID: ${created.taskId}\nTask URL: ${created.taskUrl}`);
   try {
     const task = await waitForTask(ctx, created.client, created.taskId, times, output);
     const downloads = output ? await downloadAll(ctx, created.client, taskFiles(task), output) : [];
-    return taskResult(task, created.client.baseUrl.origin, downloads);
+    return taskResult(created.client, task, downloads);
   } catch (err) {
     const e = unexpectedError(err);
     // A wait that gave up already says how to resume; everything else learns it here.
     if (e.hint?.includes('Resume with:')) throw e;
     throw e.withHint(
-      `Task ID: ${created.taskId}\nTask URL: ${created.taskUrl}\nResume with: ${resumeCommand(created.taskId, output)}`,
+      `Task ID: ${created.taskId}\n${taskHint(created.client, created.taskId, output, created.taskUrl)}`,
     );
   }
 }
@@ -152,13 +147,4 @@ export async function run(ctx: CommandContext, opts: CreateOptions) {
         ['Task URL', created.taskUrl],
       ];
   await ctx.out.result('create', result, lines);
-}
-
-/** The Python script's `run`: create, wait, and download when --output is given. */
-export async function runAll(ctx: CommandContext, opts: CreateOptions) {
-  const p = plan(ctx, opts);
-  const times = waitTimes(opts);
-  const created = await createTask(ctx, opts, p);
-  const result = await finish(ctx, created, times, opts.output);
-  await ctx.out.result('task', result, humanTask(result));
 }

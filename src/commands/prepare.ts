@@ -1,12 +1,12 @@
 /** `prepare`: the requirement dialogue, one turn per call, kept in a conversation file. */
 import { existsSync } from 'node:fs';
-import { AnyGenError, usageError } from '../client/errors.js';
 import type { PrepareMessage } from '../client/schemas.js';
-import type { CommandContext, NetworkOptions } from '../context.js';
-import { type Conversation, loadConversation, samePath, saveConversation } from '../conversation.js';
-import type { HumanLine } from '../output.js';
-import { checkFileTarget } from '../paths.js';
-import type { PrepareResult } from '../results.js';
+import { AnyGenError, usageError } from '../errors.js';
+import type { CommandContext, NetworkOptions } from '../factory.js';
+import type { HumanLine } from '../render/output.js';
+import type { PrepareResult } from '../render/results.js';
+import { type Conversation, loadConversation, samePath, saveConversation } from '../store/conversation.js';
+import { checkFileTarget } from '../store/paths.js';
 
 export interface PrepareOptions extends NetworkOptions {
   message?: string;

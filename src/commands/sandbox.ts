@@ -1,9 +1,9 @@
 /** `sandbox`: run the local AnyGen until Ctrl-C. */
-import { usageError } from '../client/errors.js';
-import type { CommandContext } from '../context.js';
+import { usageError } from '../errors.js';
+import type { CommandContext } from '../factory.js';
+import { intOption } from '../flags.js';
 import { parseFaults } from '../sandbox/faults.js';
 import { startSandbox } from '../sandbox/server.js';
-import { intOption } from './common.js';
 
 export interface SandboxCommandOptions {
   port?: string;

@@ -1,8 +1,8 @@
 /** `upload --file PATH`: a reference file to a durable file token. */
 import { checkUploadFile } from '../client/upload.js';
-import type { CommandContext, NetworkOptions } from '../context.js';
-import type { UploadResult } from '../results.js';
-import { requireText } from './common.js';
+import type { CommandContext, NetworkOptions } from '../factory.js';
+import { requireText } from '../flags.js';
+import type { UploadResult } from '../render/results.js';
 
 export interface UploadOptions extends NetworkOptions {
   file?: string;

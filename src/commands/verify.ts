@@ -1,8 +1,8 @@
 /** `verify`: is the key accepted, and how many credits are left? */
-import { AnyGenError } from '../client/errors.js';
-import { maskKey } from '../config.js';
-import { type CommandContext, describeKeySource, type NetworkOptions } from '../context.js';
-import type { VerifyResult } from '../results.js';
+import { AnyGenError } from '../errors.js';
+import type { CommandContext, NetworkOptions } from '../factory.js';
+import type { VerifyResult } from '../render/results.js';
+import { describeKeySource, maskKey } from '../store/config.js';
 
 export async function run(ctx: CommandContext, opts: NetworkOptions) {
   const client = await ctx.client(opts);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli.js';
-import type { IO } from '../../src/output.js';
+import type { IO } from '../../src/io.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/server.js';
 
 /** The key the sandbox accepts in tests; it must never appear in any output. */

@@ -15,7 +15,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { checkDownloadUrl, downloadFile, isPrivateAddress, safeFileName } from '../../src/client/download.js';
-import { AnyGenError } from '../../src/client/errors.js';
+import { AnyGenError } from '../../src/errors.js';
 import { envFor, json, runCli, sandbox, TEST_KEY, tempDir } from '../helpers/harness.js';
 import { assertCleanError, client, filesUnder, front, listen, makeTask, trap } from './helpers.js';
 

@@ -1,53 +1,13 @@
-/** `send-message` and `get-messages`: the conversation with a finished task. */
+/** `get-messages`: a task's messages, or a wait for the reply to the latest change request. */
 import { checkTaskId } from '../client/client.js';
-import { AnyGenError, usageError } from '../client/errors.js';
 import type { MessagesPage, TaskMessage } from '../client/schemas.js';
-import type { CommandContext, NetworkOptions } from '../context.js';
-import type { HumanLine } from '../output.js';
-import type { MessagesResult, ReplyResult, SendMessageResult } from '../results.js';
-import { intOption, requireText, type WaitFlags, waitTimes, waitWithProgress } from './common.js';
-
-export interface SendMessageOptions extends NetworkOptions {
-  taskId?: string;
-  message?: string;
-  file?: string[];
-  fileToken?: string[];
-}
-
-export async function send(ctx: CommandContext, opts: SendMessageOptions) {
-  const taskId = checkTaskId(requireText('--task-id', opts.taskId));
-  const content = requireText('--message', opts.message);
-  const tokens = (opts.fileToken ?? []).map((t) => requireText('--file-token', t).trim());
-  // Every file is checked before the first byte is sent, so one bad path sends nothing.
-  const files = [];
-  if (opts.file?.length) {
-    const { checkUploadFile } = await import('../client/upload.js');
-    for (const path of opts.file) files.push(await checkUploadFile(path));
-  }
-  const client = await ctx.client(opts);
-  for (const f of files) {
-    ctx.out.info(`Uploading ${f.name} (${f.size} bytes)…`);
-    const { data } = await client.upload(f.path, { signal: ctx.io.signal });
-    ctx.out.info(`Uploaded ${f.name}`);
-    tokens.push(data.file_token);
-  }
-  const { data, requestId } = await client.sendMessage(
-    taskId,
-    { content, fileTokens: tokens },
-    { signal: ctx.io.signal },
-  );
-  const result: SendMessageResult = {
-    task_id: taskId,
-    message_id: data.message.id,
-    status: data.status ?? 'processing',
-    file_tokens: tokens,
-    request_id: requestId ?? null,
-  };
-  await ctx.out.result('sendMessage', result, [
-    ['Message ID', result.message_id],
-    ['Status', result.status],
-  ]);
-}
+import { AnyGenError, usageError } from '../errors.js';
+import type { CommandContext, NetworkOptions } from '../factory.js';
+import { intOption, requireText, type WaitFlags, waitTimes } from '../flags.js';
+import { cliCommand } from '../render/format.js';
+import type { HumanLine } from '../render/output.js';
+import type { MessagesResult, ReplyResult } from '../render/results.js';
+import { waitWithProgress } from './task.js';
 
 export interface GetMessagesOptions extends NetworkOptions, WaitFlags {
   taskId?: string;
@@ -74,7 +34,7 @@ function snapshotView(page: MessagesPage) {
     : null;
 }
 
-export async function get(ctx: CommandContext, opts: GetMessagesOptions) {
+export async function run(ctx: CommandContext, opts: GetMessagesOptions) {
   const taskId = checkTaskId(requireText('--task-id', opts.taskId));
   const limit = intOption('--limit', opts.limit, 1, 100, 10);
   if (opts.wait) return waitForReply(ctx, opts, taskId, limit);
@@ -135,7 +95,7 @@ async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskI
       stopped: 'Stopped waiting for the reply',
       still: 'it may still arrive',
       // Without a first answer there is no message id to give: leave it to the default.
-      hint: `Resume with: npx anygen-image get-messages --task-id ${taskId} --wait${sinceId >= 0 ? ` --since-id ${sinceId}` : ''}`,
+      hint: `Resume with: ${cliCommand('get-messages', '--task-id', taskId, '--wait', ...(sinceId >= 0 ? ['--since-id', sinceId] : []))}`,
     }),
   );
   // The newest finished reply is the answer to the latest message.
@@ -143,7 +103,7 @@ async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskI
   if (reply.status === 'failed') {
     throw new AnyGenError({
       kind: 'task_failed',
-      message: `The reply failed: ${client.transport.redact(contentText(reply.content)) || 'no reason given'}`,
+      message: `The reply failed: ${client.redact(contentText(reply.content)) || 'no reason given'}`,
     });
   }
   const result: ReplyResult = { task_id: taskId, reply: messageView(reply), task_snapshot: snapshotView(page) };

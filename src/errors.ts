@@ -1,6 +1,6 @@
 /**
  * One error type for everything that can go wrong, so that callers branch on
- * `kind` instead of on message text, and so that exit codes have one source.
+ * `kind` instead of on message text, and the exit codes, by kind, in one table.
  */
 export type ErrorKind =
   /** Local input is wrong; nothing was sent. */
@@ -71,12 +71,12 @@ export class AnyGenError extends Error {
     this.sent = init.sent ?? true;
   }
 
-  /** The same error with more to say after its hint (never changes the kind or the exit code). */
-  withHint(more: string): AnyGenError {
+  /** The same error with some fields replaced (an error is never changed in place). */
+  with(overrides: Partial<AnyGenErrorInit>): AnyGenError {
     return new AnyGenError({
       kind: this.kind,
       message: this.message,
-      hint: this.hint ? `${this.hint}\n${more}` : more,
+      ...(this.hint !== undefined ? { hint: this.hint } : {}),
       ...(this.status !== undefined ? { status: this.status } : {}),
       ...(this.code !== undefined ? { code: this.code } : {}),
       ...(this.requestId !== undefined ? { requestId: this.requestId } : {}),
@@ -84,7 +84,13 @@ export class AnyGenError extends Error {
       ...(this.retryAfter !== undefined ? { retryAfter: this.retryAfter } : {}),
       retryable: this.retryable,
       sent: this.sent,
+      ...overrides,
     });
+  }
+
+  /** The same error with more to say after its hint (never changes the kind or the exit code). */
+  withHint(more: string): AnyGenError {
+    return this.with({ hint: this.hint ? `${this.hint}\n${more}` : more });
   }
 
   /** What `--json` prints under `error`, and what `JSON.stringify` shows. */
@@ -107,6 +113,10 @@ export function unexpectedError(err: unknown): AnyGenError {
     message: `Unexpected error: ${err instanceof Error ? err.message : String(err)}`,
     hint: 'Run again with --verbose; if it persists, report it with the command you ran.',
   });
+}
+
+export function interrupted(endpoint?: string): AnyGenError {
+  return new AnyGenError({ kind: 'interrupted', message: 'Interrupted', ...(endpoint ? { endpoint } : {}) });
 }
 
 export function usageError(message: string, hint?: string): AnyGenError {
@@ -138,4 +148,35 @@ export function kindForServerCode(code: number | undefined, status: number): Err
 export function isTransient(kind: ErrorKind, status: number | undefined): boolean {
   if (kind === 'network' || kind === 'timeout' || kind === 'rate_limit' || kind === 'server_error') return true;
   return status !== undefined && status >= 500;
+}
+
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  auth: 3,
+  network: 4,
+  waitTimeout: 5,
+  interrupted: 130,
+} as const;
+
+const EXIT_BY_KIND: Record<ErrorKind, number> = {
+  usage: EXIT.usage,
+  auth: EXIT.auth,
+  validation: EXIT.failed,
+  not_found: EXIT.failed,
+  rate_limit: EXIT.failed,
+  permission: EXIT.failed,
+  api_error: EXIT.failed,
+  task_failed: EXIT.failed,
+  server_error: EXIT.network,
+  network: EXIT.network,
+  protocol: EXIT.network,
+  timeout: EXIT.network,
+  wait_timeout: EXIT.waitTimeout,
+  interrupted: EXIT.interrupted,
+};
+
+export function exitCodeFor(kind: ErrorKind): number {
+  return EXIT_BY_KIND[kind];
 }

@@ -6,9 +6,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { AnyGenClient, TRACKING_EXTRA } from '../../src/client/client.js';
-import { AnyGenError } from '../../src/client/errors.js';
-import { sandbox, TEST_KEY, tempDir } from '../helpers/harness.js';
+import { sandbox, TEST_KEY, tempDir } from '../../test/helpers/harness.js';
+import { AnyGenError } from '../errors.js';
+import { AnyGenClient, TRACKING_EXTRA } from './client.js';
 
 function client(url: string, extra: Partial<ConstructorParameters<typeof AnyGenClient>[0]> = {}) {
   return new AnyGenClient({ baseUrl: url, apiKey: TEST_KEY, retry: { retries: 0 }, ...extra });

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { AnyGenError } from '../../src/client/errors.js';
-import { configPath, maskKey, readConfig, resolveApiKey, updateConfig } from '../../src/config.js';
-import { tempDir } from '../helpers/harness.js';
+import { tempDir } from '../../test/helpers/harness.js';
+import { AnyGenError } from '../errors.js';
+import { configPath, maskKey, readConfig, resolveApiKey, updateConfig } from './config.js';
 
 describe('config store', () => {
   test('lives in $XDG_CONFIG_HOME/anygen, else ~/.config/anygen', () => {

@@ -4,7 +4,7 @@
  */
 import { accessSync, closeSync, constants, lstatSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { usageError } from './client/errors.js';
+import { usageError } from '../errors.js';
 
 function kindOf(path: string): 'dir' | 'file' | 'missing' {
   try {

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { AnyGenError } from '../../src/client/errors.js';
-import { backoffDelay, waitUntil } from '../../src/wait.js';
-import { envFor, runCli, sandbox, tempDir } from '../helpers/harness.js';
+import { envFor, runCli, sandbox, tempDir } from '../test/helpers/harness.js';
+import { AnyGenError } from './errors.js';
+import { backoffDelay, waitUntil } from './wait.js';
 
 async function createTask(s: Awaited<ReturnType<typeof sandbox>>, home: string, prompt: string): Promise<string> {
   const r = await runCli(['--json', 'create', '-p', prompt], { env: envFor(s, home) });

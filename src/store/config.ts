@@ -20,25 +20,23 @@ import {
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type AnyGenError, usageError } from './client/errors.js';
+import { ENV_API_KEY } from '../contract.js';
+import { AnyGenError, usageError } from '../errors.js';
+import { type LockOptions, withLock } from './lock.js';
 
 export const CONFIG_KEYS = ['api_key', 'default_language', 'suite_recommended'] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type ConfigData = Record<string, unknown>;
 
-export const ENV_API_KEY = 'ANYGEN_API_KEY';
-export const ENV_BASE_URL = 'ANYGEN_BASE_URL';
-export const DEFAULT_BASE_URL = 'https://www.anygen.io';
-
 type Env = Record<string, string | undefined>;
 
-export function configDir(env: Env = process.env): string {
+export function configDir(env: Env): string {
   const xdg = env.XDG_CONFIG_HOME;
   const root = xdg?.startsWith('/') ? xdg : join(env.HOME || homedir(), '.config');
   return join(root, 'anygen');
 }
 
-export function configPath(env: Env = process.env): string {
+export function configPath(env: Env): string {
   return join(configDir(env), 'config.json');
 }
 
@@ -85,66 +83,6 @@ function invalidConfig(path: string, why: string): AnyGenError {
   );
 }
 
-export interface LockOptions {
-  /** How long to wait for another process's lock. */
-  waitMs?: number;
-  /** A lock older than this was left by a crashed process. */
-  staleMs?: number;
-}
-
-/** Runs `fn` holding `<file>.lock`, created exclusively; fails loudly if it cannot be had. */
-async function withLock<T>(file: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
-  const lock = `${file}.lock`;
-  const deadline = Date.now() + (opts.waitMs ?? 5_000);
-  const staleMs = opts.staleMs ?? 30_000;
-  for (;;) {
-    try {
-      const fd = openSync(lock, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EEXIST') throw writeProblem(file, err);
-      try {
-        const seen = statSync(lock);
-        if (Date.now() - seen.mtimeMs > staleMs) {
-          // Move it aside, then make sure what moved is the stale lock that was judged: in
-          // between, another process may have removed it and taken a fresh one, which
-          // goes back (link fails if yet another lock is there: then that one stands).
-          const moved = `${lock}.stale-${process.pid}`;
-          renameSync(lock, moved);
-          if (statSync(moved).ino !== seen.ino) {
-            try {
-              linkSync(moved, lock);
-            } catch {
-              // A newer lock holds the name.
-            }
-          }
-          unlinkSync(moved);
-        }
-      } catch {
-        // Gone already, or another process moved it: try again.
-      }
-      if (Date.now() > deadline) {
-        throw usageError(
-          `Config file ${file} is locked by another anygen-image process`,
-          `If no other process is running, remove ${lock}.`,
-        );
-      }
-      await delay(15 + Math.random() * 20);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    try {
-      unlinkSync(lock);
-    } catch {
-      // Someone judged it stale; nothing to release.
-    }
-  }
-}
-
 function writeProblem(path: string, err: unknown): AnyGenError {
   const code = (err as { code?: string }).code;
   if (code === 'EACCES' || code === 'EPERM') return usageError(`Cannot write config file ${path}: permission denied`);
@@ -155,6 +93,8 @@ function writeProblem(path: string, err: unknown): AnyGenError {
  * Read, change and write the file under the lock. Keys this tool does not know are
  * kept; nothing else is added. The folder is made 0700 and the file written 0600.
  */
+export type { LockOptions };
+
 export async function updateConfig(
   path: string,
   change: (data: ConfigData) => void,
@@ -169,6 +109,7 @@ export async function updateConfig(
   const { default: Conf } = await import('conf');
   return withLock(
     path,
+    'Config file',
     async () => {
       const data = readConfig(path);
       change(data);
@@ -216,4 +157,23 @@ export function maskKey(value: string): string {
   return value.length > 10
     ? `${value.slice(0, 10)}...`
     : `${value.slice(0, Math.min(3, Math.floor(value.length / 2)))}...`;
+}
+
+/** Where a key came from, in words a user recognises. */
+export function describeKeySource(source: KeySource, configFile: string): string {
+  return { flag: '--api-key', env: ENV_API_KEY, config: configFile }[source];
+}
+
+export function missingKeyError(): AnyGenError {
+  return new AnyGenError({
+    kind: 'auth',
+    message: 'No API key found',
+    hint: [
+      'Give one in any of these ways:',
+      '  1. on the command line: --api-key sk-xxx',
+      `  2. in the environment: export ${ENV_API_KEY}=sk-xxx`,
+      '  3. in the config file: anygen-image config set api_key sk-xxx',
+    ].join('\n'),
+    sent: false,
+  });
 }

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { ConversationFile, describeIssue } from '../client/schemas.js';
+import { usageError } from '../errors.js';
 import { trackTemp, untrackTemp } from './cleanup.js';
-import { usageError } from './client/errors.js';
-import { ConversationFile, describeIssue } from './client/schemas.js';
 
 export type Conversation = ConversationFile;
 

@@ -1,0 +1,47 @@
+/** `send-message`: ask a finished task for a change; returns at once with the message id. */
+import { checkTaskId } from '../client/client.js';
+import type { CommandContext, NetworkOptions } from '../factory.js';
+import { requireText } from '../flags.js';
+import type { SendMessageResult } from '../render/results.js';
+
+export interface SendMessageOptions extends NetworkOptions {
+  taskId?: string;
+  message?: string;
+  file?: string[];
+  fileToken?: string[];
+}
+
+export async function run(ctx: CommandContext, opts: SendMessageOptions) {
+  const taskId = checkTaskId(requireText('--task-id', opts.taskId));
+  const content = requireText('--message', opts.message);
+  const tokens = (opts.fileToken ?? []).map((t) => requireText('--file-token', t).trim());
+  // Every file is checked before the first byte is sent, so one bad path sends nothing.
+  const files = [];
+  if (opts.file?.length) {
+    const { checkUploadFile } = await import('../client/upload.js');
+    for (const path of opts.file) files.push(await checkUploadFile(path));
+  }
+  const client = await ctx.client(opts);
+  for (const f of files) {
+    ctx.out.info(`Uploading ${f.name} (${f.size} bytes)…`);
+    const { data } = await client.upload(f.path, { signal: ctx.io.signal });
+    ctx.out.info(`Uploaded ${f.name}`);
+    tokens.push(data.file_token);
+  }
+  const { data, requestId } = await client.sendMessage(
+    taskId,
+    { content, fileTokens: tokens },
+    { signal: ctx.io.signal },
+  );
+  const result: SendMessageResult = {
+    task_id: taskId,
+    message_id: data.message.id,
+    status: data.status ?? 'processing',
+    file_tokens: tokens,
+    request_id: requestId ?? null,
+  };
+  await ctx.out.result('sendMessage', result, [
+    ['Message ID', result.message_id],
+    ['Status', result.status],
+  ]);
+}

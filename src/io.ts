@@ -1,0 +1,24 @@
+/**
+ * What a command may know of the process it runs in. Only src/bin.ts builds the real
+ * one; tests build theirs, with captured streams and a virtual clock.
+ */
+export interface Sink {
+  write(text: string): unknown;
+}
+
+export interface IO {
+  stdout: Sink;
+  stderr: Sink;
+  /** Is stderr a terminal (spinner) or a pipe/file (plain lines and heartbeats)? */
+  stderrIsTTY: boolean;
+  /** stderr's width in columns; 0 when unknown (a pseudo-terminal that reports none). */
+  stderrColumns?: number;
+  stdin?: NodeJS.ReadableStream;
+  env: Record<string, string | undefined>;
+  now: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Fires on Ctrl-C or SIGTERM. */
+  signal: AbortSignal;
+  /** The running Node.js version, for the User-Agent. */
+  nodeVersion?: string;
+}

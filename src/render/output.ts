@@ -1,0 +1,94 @@
+/**
+ * Rendering: human lines or exactly one JSON document on stdout, everything else
+ * on stderr, and the exit code for every failure. Server text is cleaned here, at
+ * the one place it reaches a terminal.
+ */
+import { type AnyGenError, exitCodeFor } from '../errors.js';
+import type { IO } from '../io.js';
+import type { ResultKind, ResultOf } from './results.js';
+
+export interface OutputMode {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+// CSI/OSC escape sequences and C0/C1 controls, except tab and newline.
+const ESCAPES =
+  /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-_]|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Text from the network, made safe to print: no escape sequences, no control characters. */
+export function cleanText(text: string): string {
+  return text.replace(ESCAPES, '');
+}
+
+/** A line of the human rendering of a result: a label and its value, or free text. */
+export type HumanLine = string | [label: string, value: string | number | boolean | null | undefined];
+
+export class Output {
+  readonly io: IO;
+  readonly mode: OutputMode;
+
+  constructor(io: IO, mode: OutputMode) {
+    this.io = io;
+    this.mode = mode;
+  }
+
+  /** Side information for people: stderr, silent under --json and --quiet. */
+  info(text: string): void {
+    if (this.mode.json || this.mode.quiet) return;
+    this.io.stderr.write(`${cleanText(text)}\n`);
+  }
+
+  /** Request lines under --verbose (stderr, even with --json: it was asked for). */
+  debug(text: string): void {
+    if (!this.mode.verbose) return;
+    this.io.stderr.write(`${cleanText(text)}\n`);
+  }
+
+  /** The result: one JSON document shaped by its schema, or labelled lines. */
+  async result<K extends ResultKind>(kind: K, data: ResultOf<K>, human: HumanLine[]): Promise<void> {
+    if (this.mode.json) {
+      const { RESULT_SCHEMAS } = await import('./results.js');
+      const checked = RESULT_SCHEMAS[kind].parse(data) as Record<string, unknown>;
+      this.io.stdout.write(`${JSON.stringify({ success: true, ...checked }, null, 2)}\n`);
+      return;
+    }
+    for (const line of human) {
+      if (typeof line === 'string') {
+        this.io.stdout.write(`${cleanText(line)}\n`);
+      } else if (line[1] !== undefined && line[1] !== null && line[1] !== '') {
+        this.io.stdout.write(`${line[0]}: ${cleanText(String(line[1]))}\n`);
+      }
+    }
+  }
+
+  error(e: AnyGenError): number {
+    const code = exitCodeFor(e.kind);
+    if (this.mode.json) {
+      this.io.stdout.write(`${JSON.stringify({ success: false, error: e.toJSON() }, null, 2)}\n`);
+    }
+    // Errors always reach stderr, one line (and a hint), never a stack trace.
+    this.io.stderr.write(`Error: ${cleanText(e.message)}\n`);
+    if (e.hint && !this.mode.json) this.io.stderr.write(`${cleanText(e.hint)}\n`);
+    return code;
+  }
+}
+
+/** One API request as `--verbose` shows it. */
+export function requestLine(log: {
+  method: string;
+  url: string;
+  status?: number | undefined;
+  error?: string | undefined;
+  ms: number;
+  requestId?: string | undefined;
+  attempt: number;
+}): string {
+  const parts = [`${log.method} ${log.url}`];
+  parts.push(log.status !== undefined ? `→ ${log.status}` : `→ ${log.error ?? 'failed'}`);
+  parts.push(`${log.ms} ms`);
+  if (log.requestId) parts.push(`x-request-id: ${log.requestId}`);
+  if (log.attempt > 1) parts.push(`try ${log.attempt}`);
+  return parts.join('  ');
+}
