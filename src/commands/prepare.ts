@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import type { PrepareMessage } from '../client/schemas.js';
 import { AnyGenError, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
+import { cliCommand } from '../render/format.js';
 import type { HumanLine } from '../render/output.js';
 import type { PrepareResult } from '../render/results.js';
 import { type Conversation, loadConversation, samePath, saveConversation } from '../store/conversation.js';
@@ -23,27 +24,31 @@ async function readStdin(stream: NodeJS.ReadableStream | undefined): Promise<str
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function run(ctx: CommandContext, opts: PrepareOptions) {
+/** The message of this turn: --message, or standard input with --stdin. */
+async function turnMessage(ctx: CommandContext, opts: PrepareOptions): Promise<string | undefined> {
   let message = opts.message;
   if (opts.stdin) {
     if (message !== undefined) throw usageError('Give the message with --message or --stdin, not both');
     message = (await readStdin(ctx.io.stdin)).trim();
   }
   if (message !== undefined && message.trim() === '') throw usageError('The message is empty');
+  return message;
+}
 
-  let previous: Conversation = { messages: [] };
-  if (opts.input !== undefined) {
-    const startsNew = opts.save !== undefined && samePath(opts.input, opts.save) && !existsSync(opts.input);
-    if (!startsNew) previous = loadConversation(opts.input);
-    else ctx.out.info(`Starting a new conversation in ${opts.input}`);
-  }
-  if (opts.save !== undefined) checkFileTarget('--save', opts.save);
+/** The conversation so far: the --input file, or a new one (also when --input names the --save file that is not there yet). */
+function previousConversation(ctx: CommandContext, opts: PrepareOptions): Conversation {
+  if (opts.input === undefined) return { messages: [] };
+  const startsNew = opts.save !== undefined && samePath(opts.input, opts.save) && !existsSync(opts.input);
+  if (!startsNew) return loadConversation(opts.input);
+  ctx.out.info(`Starting a new conversation in ${opts.input}`);
+  return { messages: [] };
+}
 
+/** The messages to send: the conversation's, plus this turn's with any new file tokens. */
+function nextTurn(previous: Conversation, message: string | undefined, given: string[]) {
   const known = previous.file_tokens ?? [];
-  const given = (opts.fileToken ?? []).map((t) => t.trim()).filter(Boolean);
-  const fresh = given.filter((t, i) => !known.includes(t) && given.indexOf(t) === i);
-  const fileTokens = [...known, ...fresh];
-
+  const tokens = given.map((t) => t.trim()).filter(Boolean);
+  const fresh = tokens.filter((t, i) => !known.includes(t) && tokens.indexOf(t) === i);
   const messages: PrepareMessage[] = [...previous.messages];
   if (message !== undefined) {
     messages.push({
@@ -53,6 +58,28 @@ export async function run(ctx: CommandContext, opts: PrepareOptions) {
   }
   if (messages.length === 0)
     throw usageError('No message: give --message (or --stdin), or --input with a conversation');
+  return { messages, fileTokens: [...known, ...fresh] };
+}
+
+/** Saves the turn; if that fails, the error still carries what the service answered. */
+async function saveTurn(ctx: CommandContext, path: string, conversation: Conversation, reply?: string | null) {
+  try {
+    await saveConversation(path, conversation);
+  } catch (err) {
+    // The turn was sent and answered: keep what it said, or the dialogue is lost.
+    if (!(err instanceof AnyGenError)) throw err;
+    throw err.withHint(
+      `The turn was sent. AnyGen answered: ${reply ?? ''}\nStatus: ${conversation.status}; prepare_session_id: ${conversation.prepare_session_id ?? ''}`,
+    );
+  }
+  ctx.out.info(`Conversation saved to ${path}`);
+}
+
+export async function run(ctx: CommandContext, opts: PrepareOptions) {
+  const message = await turnMessage(ctx, opts);
+  const previous = previousConversation(ctx, opts);
+  if (opts.save !== undefined) checkFileTarget('--save', opts.save);
+  const { messages, fileTokens } = nextTurn(previous, message, opts.fileToken ?? []);
 
   const client = await ctx.client(opts);
   const { data, requestId } = await client.prepare(
@@ -74,18 +101,7 @@ export async function run(ctx: CommandContext, opts: PrepareOptions) {
     status: data.status,
     suggested_task_params: suggested,
   };
-  if (opts.save !== undefined) {
-    try {
-      await saveConversation(opts.save, conversation);
-    } catch (err) {
-      // The turn was sent and answered: keep what it said, or the dialogue is lost.
-      if (!(err instanceof AnyGenError)) throw err;
-      throw err.withHint(
-        `The turn was sent. AnyGen answered: ${data.reply ?? ''}\nStatus: ${data.status}; prepare_session_id: ${conversation.prepare_session_id ?? ''}`,
-      );
-    }
-    ctx.out.info(`Conversation saved to ${opts.save}`);
-  }
+  if (opts.save !== undefined) await saveTurn(ctx, opts.save, conversation, data.reply);
 
   const ready = data.status === 'ready';
   const result: PrepareResult = {
@@ -104,7 +120,9 @@ export async function run(ctx: CommandContext, opts: PrepareOptions) {
     lines.push(['Prompt', suggested.prompt ?? '']);
     if (suggested.file_tokens?.length) lines.push(['File Tokens', suggested.file_tokens.join(', ')]);
   } else if (opts.save !== undefined) {
-    ctx.out.info(`Continue with: npx anygen-image prepare --input ${opts.save} --message "…" --save ${opts.save}`);
+    ctx.out.info(
+      `Continue with: ${cliCommand('prepare', '--input', opts.save, '--message', '…', '--save', opts.save)}`,
+    );
   }
   await ctx.out.result('prepare', result, lines);
 }

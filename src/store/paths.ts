@@ -29,7 +29,7 @@ function lstatExists(path: string): boolean {
 
 /** Creating a file is the only test that holds for root, read-only mounts and /proc alike. */
 function probeWritable(flag: string, path: string, dir: string): void {
-  const probe = join(dir, `.anygen-image-probe-${process.pid}-${Date.now().toString(36)}`);
+  const probe = join(dir, `.anygen-image-probe-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`);
   try {
     closeSync(openSync(probe, 'wx', 0o600));
     unlinkSync(probe);
