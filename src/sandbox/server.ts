@@ -9,7 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { OPERATIONS as CONTRACT_OPERATIONS } from '../contract.js';
 import { type Fault, parseFaults } from './faults.js';
-import { renderPng } from './png.js';
+import { type PictureSpec, pictureFromPrompt, revisePicture } from './picture.js';
+import { renderPicture } from './png.js';
 
 export const SANDBOX_KEY = 'sk-sandbox-0123456789';
 const MB = 1024 * 1024;
@@ -58,6 +59,8 @@ export interface TaskRecord {
   fileTokens: string[];
   reads: number;
   version: number;
+  /** What the task's files show now; each completed change request revises it. */
+  picture: PictureSpec;
   directives: Directives;
   body: Record<string, unknown>;
 }
@@ -69,6 +72,8 @@ interface MessageRecord {
   status: 'running' | 'completed' | 'failed';
   readsLeft: number;
   fail?: string;
+  /** On an assistant reply: the user's request it answers, which shapes the next picture. */
+  change?: string;
 }
 
 interface PrepareSession {
@@ -332,7 +337,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       res.end('not found');
       return;
     }
-    const data = renderPng(task.prompt, which === 'image.png' ? 320 : 80, task.version);
+    const data = renderPicture(task.picture, which === 'image.png' ? undefined : 80);
     const fault = task.directives.fileFaults.shift();
     if (fault?.type === 'short') {
       res.writeHead(200, { 'content-type': 'image/png', 'content-length': data.length + 1000 });
@@ -535,6 +540,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         fileTokens,
         reads: 0,
         version: 0,
+        picture: pictureFromPrompt(body.prompt),
         directives: parseDirectives(body.prompt),
         body,
       });
@@ -590,6 +596,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         content: '',
         status: 'running',
         readsLeft: directives.reads ?? replyReads,
+        change: body.content,
         ...(directives.fail ? { fail: directives.fail } : {}),
       };
       list.push(user, assistant);
@@ -623,6 +630,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         } else {
           m.status = 'completed';
           task.version++;
+          task.picture = revisePicture(task.picture, m.change ?? '');
           m.content = `Done: I changed the image as you asked (version ${task.version}).`;
         }
       }

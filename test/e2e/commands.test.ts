@@ -219,7 +219,7 @@ describe('create', () => {
     assert.equal(label(r.stdout, 'Status'), 'completed');
     const local = label(r.stdout, 'Local file');
     assert.equal(local, join(out, 'jazz-night-poster.png'));
-    assert.deepEqual(pngSize(readFileSync(local)), { width: 320, height: 320 });
+    assert.deepEqual(pngSize(readFileSync(local)), { width: 453, height: 640 }, 'a poster is drawn A-series portrait');
     assert.match(label(r.stdout, 'Thumbnail URL'), /thumbnail\.png$/);
     assert.match(r.stderr, /processing/);
   });

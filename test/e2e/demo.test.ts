@@ -28,5 +28,9 @@ test('the demo runs the whole job against the sandbox and prints where the image
     assert.match(stdout, new RegExp(`\\$ anygen-image ${step} `));
   const where = /Your image is at (.+)$/m.exec(stdout)?.[1];
   assert.ok(where, stdout);
-  assert.deepEqual(pngSize(readFileSync(join(cwd, where))), { width: 320, height: 320 });
+  assert.deepEqual(
+    pngSize(readFileSync(join(cwd, where))),
+    { width: 453, height: 640 },
+    'the demo asks for A2 portrait',
+  );
 });
