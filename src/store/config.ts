@@ -6,20 +6,9 @@
  * `conf` (atomic write, file mode), under a lock file so that two processes setting
  * different keys at the same moment both land.
  */
-import {
-  closeSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { ENV_API_KEY } from '../contract.js';
 import { AnyGenError, usageError } from '../errors.js';
 import { type LockOptions, withLock } from './lock.js';
