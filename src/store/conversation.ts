@@ -3,13 +3,11 @@
  * so a dialogue can move between the two clients. Written atomically: a crash,
  * a signal or an error answer never leaves a half-written or emptied file.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ConversationFile, describeIssue } from '../client/schemas.js';
 import { usageError } from '../errors.js';
-import { trackTemp, untrackTemp } from './cleanup.js';
+import { writeFileAtomic } from './atomic.js';
 
 export type Conversation = ConversationFile;
 
@@ -47,30 +45,9 @@ export function loadConversation(path: string): Conversation {
 
 export async function saveConversation(path: string, data: Conversation): Promise<void> {
   try {
-    await mkdir(dirname(resolve(path)), { recursive: true });
+    // Two-space JSON with characters as they are, as the Python script writes it.
+    writeFileAtomic(path, `${JSON.stringify(data, null, 2)}\n`);
   } catch (err) {
     throw usageError(`Cannot save conversation to ${path}: ${(err as Error).message}`);
-  }
-  const temp = join(dirname(resolve(path)), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  trackTemp(temp);
-  try {
-    const fd = openSync(temp, 'wx', 0o600);
-    try {
-      // Two-space JSON with characters as they are, as the Python script writes it.
-      writeSync(fd, `${JSON.stringify(data, null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-  } catch (err) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // Never created, or already renamed.
-    }
-    throw usageError(`Cannot save conversation to ${path}: ${(err as Error).message}`);
-  } finally {
-    untrackTemp(temp);
   }
 }
