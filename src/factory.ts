@@ -18,6 +18,7 @@ import {
   readConfig,
   resolveApiKey,
 } from './store/config.js';
+import { TaskHistory } from './store/history.js';
 
 /** The flags every command that talks to the service takes. */
 export interface NetworkOptions {
@@ -38,10 +39,13 @@ export interface CommandContext {
   client(net: NetworkOptions): Promise<AnyGenClient>;
   /** Reads the config file (only commands that need it pay for it). */
   config(): Record<string, unknown>;
+  /** The task history (off with ANYGEN_NO_HISTORY=1); recording never fails a command. */
+  readonly history: TaskHistory;
 }
 
 export function createContext(io: IO, out: Output): CommandContext {
   let cached: Record<string, unknown> | undefined;
+  let history: TaskHistory | undefined;
   const path = configPath(io.env);
   const key = (net: NetworkOptions): ResolvedKey => {
     const resolved = resolveApiKey(net.apiKey, io.env, path);
@@ -67,6 +71,10 @@ export function createContext(io: IO, out: Output): CommandContext {
       return cached;
     },
     key,
+    get history() {
+      history ??= new TaskHistory(io.env, io.now, (text) => out.warn(text));
+      return history;
+    },
     async client(net: NetworkOptions) {
       const headers = parseHeaders(net.header);
       const [{ baseUrlFrom, isPlainHttpRemote }, { AnyGenClient, userAgent }] = await Promise.all([

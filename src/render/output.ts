@@ -40,6 +40,15 @@ export class Output {
     this.io.stderr.write(`${cleanText(text)}\n`);
   }
 
+  /**
+   * Something the user should know that is not the result: a record not kept, a URL
+   * replaced. stderr, even under --json (stdout stays one document); not under --quiet.
+   */
+  warn(text: string): void {
+    if (this.mode.quiet) return;
+    this.io.stderr.write(`${cleanText(text)}\n`);
+  }
+
   /** Request lines under --verbose (stderr, even with --json: it was asked for). */
   debug(text: string): void {
     if (!this.mode.verbose) return;
