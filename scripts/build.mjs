@@ -42,7 +42,14 @@ const common = {
 // shared chunks, so each command brings only its own code.
 await build({
   ...common,
-  entryPoints: ['src/index.ts', 'src/factory.ts', 'src/store/cleanup.ts', 'src/sleep.ts', 'src/version.ts', ...lazyModules],
+  entryPoints: [
+    'src/index.ts',
+    'src/factory.ts',
+    'src/store/cleanup.ts',
+    'src/sleep.ts',
+    'src/version.ts',
+    ...lazyModules,
+  ],
   outdir: 'dist',
   outbase: 'src',
   entryNames: '[dir]/[name]',
