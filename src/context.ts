@@ -17,6 +17,7 @@ import {
   resolveApiKey,
 } from './config.js';
 import type { IO, Output } from './output.js';
+import type { WaitEvent } from './wait.js';
 
 export interface NetworkOptions {
   apiKey?: string;
@@ -36,6 +37,8 @@ export interface CommandContext {
   client(net: NetworkOptions): Promise<AnyGenClient>;
   /** Reads the config file (only commands that need it pay for it). */
   config(): Record<string, unknown>;
+  /** Told of every event of a wait, besides the progress display (the MCP server relays them). */
+  onWaitEvent?: (event: WaitEvent) => void;
 }
 
 export function baseUrlFrom(env: Record<string, string | undefined>): string {
