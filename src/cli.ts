@@ -158,6 +158,12 @@ export async function main(argv: string[], io: IO): Promise<number> {
     act((cmd) => async (ctx) => (await import('./commands/verify.js')).run(ctx, cmd.opts())),
   );
 
+  network(
+    program.command('mcp').description('serve the tools over the Model Context Protocol on stdio, for agent hosts'),
+  )
+    .option('--interval <seconds>', 'seconds between status checks in waits, at least 1 (default 3)')
+    .action(act((cmd) => async (ctx) => (await import('./commands/mcp.js')).run(ctx, cmd.opts())));
+
   program
     .command('sandbox')
     .description('run a local AnyGen server for trying the CLI and for tests (no key or credits needed)')
