@@ -6,16 +6,7 @@
  * stdout is the protocol's alone; everything else goes to stderr.
  */
 import type { Readable, Writable } from 'node:stream';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import {
-  CallToolRequestSchema,
-  type CallToolResult,
-  ListToolsRequestSchema,
-  type Tool as McpTool,
-  type ServerNotification,
-} from '@modelcontextprotocol/sdk/types.js';
-import * as z from 'zod/mini';
+import type * as zt from 'zod/mini';
 import type { AnyGenClient } from '../client/client.js';
 import { unexpectedError, usageError } from '../client/errors.js';
 import { waitTimes } from '../commands/common.js';
@@ -24,6 +15,16 @@ import { type HumanLine, type IO, Output } from '../output.js';
 import { RESULT_SCHEMAS, type ResultKind, type ResultOf } from '../results.js';
 import { VERSION } from '../version.js';
 import type { WaitEvent } from '../wait.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ListToolsRequestSchema,
+  type Tool as McpTool,
+  Server,
+  type ServerNotification,
+  StdioServerTransport,
+  z,
+} from './sdk.js';
 import { TOOLS, type Tool, type ToolCall } from './tools.js';
 
 export interface McpOptions extends NetworkOptions {
@@ -54,7 +55,7 @@ class CapturedOutput extends Output {
 }
 
 /** The first problem with a tool's arguments, naming the argument. */
-function describeInput(error: z.core.$ZodError): string {
+function describeInput(error: zt.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'unexpected arguments';
   const where = issue.path.length > 0 ? issue.path.join('.') : 'arguments';

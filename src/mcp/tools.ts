@@ -4,7 +4,8 @@
  * commands themselves, through the schemas of their --json documents (src/results.ts),
  * so a tool and its command cannot drift apart.
  */
-import * as z from 'zod/mini';
+
+import type * as zt from 'zod/mini';
 import { checkTaskId } from '../client/client.js';
 import { AnyGenError, usageError } from '../client/errors.js';
 import { downloadAll, taskFiles, taskResult } from '../commands/common.js';
@@ -15,13 +16,14 @@ import {
   CreateResult,
   MessagesResult,
   PrepareResult,
-  ReplyResult,
+  ReplyWithTaskResult,
   type ResultKind,
   type ResultOf,
   SendMessageResult,
   TaskResult,
   UploadResult,
 } from '../results.js';
+import { z } from './sdk.js';
 
 /** What a tool gets for one call. */
 export interface ToolCall {
@@ -43,7 +45,7 @@ export interface ToolAnnotations {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the table holds tools of every input and output type.
-type AnyObject = z.ZodMiniObject<any, any>;
+type AnyObject = zt.ZodMiniObject<any, any>;
 
 export interface Tool<I extends AnyObject = AnyObject, O extends AnyObject = AnyObject> {
   name: string;
@@ -54,7 +56,7 @@ export interface Tool<I extends AnyObject = AnyObject, O extends AnyObject = Any
   annotations: ToolAnnotations;
   /** Whether the call waits, and so reports progress when asked and stops when cancelled. */
   waits?: boolean;
-  run(call: ToolCall, input: z.infer<I>): Promise<z.infer<O>>;
+  run(call: ToolCall, input: zt.infer<I>): Promise<zt.infer<O>>;
 }
 
 function tool<I extends AnyObject, O extends AnyObject>(t: Tool<I, O>): Tool {
@@ -345,9 +347,6 @@ const getMessages = tool({
   },
 });
 
-/** The CLI's reply, and with output_dir the task it changed, as poll prints it. */
-const ReplyWithTask = z.extend(ReplyResult, { task: z.optional(TaskResult) });
-
 const waitForReply = tool({
   name: 'wait_for_reply',
   title: 'Wait for the reply to a message',
@@ -371,7 +370,7 @@ const waitForReply = tool({
       path("Once the reply is complete, download the task's files into this folder (created if missing)."),
     ),
   }),
-  output: ReplyWithTask,
+  output: ReplyWithTaskResult,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   waits: true,
   async run(call, input) {
