@@ -232,6 +232,11 @@ export async function serve(ctx: CommandContext, opts: McpOptions): Promise<void
   base.signal.addEventListener('abort', stop, { once: true });
   await closed;
   closing.abort();
+  // Closing stdin is how a host ends a session (exit 0); a signal is an interruption, as for every command (130).
+  if (base.signal.aborted) {
+    const { interrupted } = await import('../client/transport.js');
+    throw interrupted();
+  }
 }
 
 /**

@@ -223,6 +223,9 @@ const getTask = tool({
     const id = checkTaskId(input.task_id);
     const client = await call.ctx.client(call.net);
     const { data } = await client.getTask(id, { signal: call.ctx.io.signal });
+    // TASK HISTORY (issue 11): the one MCP-only read of a task's status. Every other tool
+    // runs a command (create, poll, download…), so whatever those record, MCP records too;
+    // record this read here the way poll does once src/store/history.ts exists.
     return TaskResult.parse(taskResult(data, client.baseUrl.origin, []));
   },
 });

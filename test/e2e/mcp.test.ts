@@ -3,6 +3,7 @@
  * the built binary and speaks MCP over its stdin and stdout, against the sandbox.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -320,5 +321,34 @@ describe('anygen-image mcp', () => {
     // --help runs dist/bin.cjs alone: the CLI entry holds no MCP code either.
     assert.ok(existsSync(join(dist, 'bin.cjs')));
     assert.ok(!readFileSync(join(dist, 'bin.cjs'), 'utf8').includes('jsonrpc'));
+  });
+});
+
+describe('anygen-image mcp, as a process', () => {
+  test('ends with exit 0 when the host closes stdin, and 130 on SIGTERM; stdout stays empty without requests', async (t) => {
+    const s = await sandbox(t);
+    const home = tempDir(t);
+    const closed = await runBin(['mcp'], { env: envFor(s, home) });
+    assert.equal(closed.code, 0, closed.stderr);
+    assert.equal(closed.stdout, '');
+    assert.match(closed.stderr, /MCP server on stdio/);
+
+    // stdin held open, as a host holds it: only the signal can end the server.
+    const child = spawn(process.execPath, [BIN, 'mcp'], { env: envFor(s, home) as NodeJS.ProcessEnv });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      stdout += text;
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text;
+      if (stderr.includes('MCP server on stdio')) child.kill('SIGTERM');
+    });
+    const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+      child.on('close', (code) => resolve({ code, stdout, stderr })),
+    );
+    const killed = await done;
+    assert.equal(killed.code, 130, killed.stderr);
+    assert.equal(killed.stdout, '');
   });
 });
