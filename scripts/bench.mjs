@@ -747,7 +747,7 @@ function renderMcp(m) {
         '',
       ],
     ]),
-    `server start (spawn to initialized): ${ms(m.startMs)} ms; connections the server opened for its calls: ${m.serverConnections} (budget ≤ 1, ${verdict(m.serverConnections <= 1)})`,
+    `server start (spawn to initialized): ${ms(m.startMs)} ms; new connections the server opened during the timed calls: ${m.serverConnections} (budget ≤ 1, ${verdict(m.serverConnections <= 1)}; the warm-up call's keep-alive connection serves them)`,
   ].join('\n');
 }
 
