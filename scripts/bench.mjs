@@ -575,6 +575,7 @@ function render(r) {
       ],
     ]),
   );
+  if (r.mcp) out.push('', renderMcp(r.mcp));
   out.push('');
   out.push(r.pass ? 'All budgets met.' : 'Budget missed: see FAIL above.');
   return out.join('\n');
@@ -627,7 +628,139 @@ function jsonReport(r) {
       budget: r.connections.budget,
       pass: r.connections.pass,
     },
+    ...(r.mcp ? { mcp: jsonMcp(r.mcp) } : {}),
     pass: r.pass,
+  };
+}
+
+// ---------------------------------------------------------------- MCP: a tool call vs a process
+//
+// An agent on MCP pays one request per step to a server that is already running; an
+// agent that shells out pays a whole process. Measured: one `get_task` tool call (the
+// SDK's own client over stdio to `anygen-image mcp`) against `anygen-image poll` of the
+// same completed task, which makes the same single read and exits, interleaved round
+// by round. Budget: the call costs at most a tenth of the process, and the server
+// makes all its reads over at most one connection (its keep-alive client).
+
+const MCP_CALL_SHARE = 0.1;
+
+async function benchMcp(opts, dir, log) {
+  const { startSandbox } = await import(pathToFileURL(DIST_INDEX).href);
+  const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+  const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+  const xdg = join(dir, 'mcp-xdg');
+  mkdirSync(join(xdg, 'anygen'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(xdg, 'anygen', 'config.json'), `${JSON.stringify({ api_key: BENCH_KEY })}\n`, { mode: 0o600 });
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('ANYGEN_')),
+  );
+  const box = await startSandbox({ host: '127.0.0.1', port: 0, readsToComplete: 0, apiKey: BENCH_KEY });
+  const env = {
+    ...(opts.envMode === 'clean' ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : inherited),
+    HOME: dir,
+    XDG_CONFIG_HOME: xdg,
+    ANYGEN_BASE_URL: box.url,
+  };
+  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], env, stderr: 'ignore' });
+  const client = new Client({ name: 'anygen-image-bench', version: '0.0.0' });
+  try {
+    const taskId = await createTaskRaw(box);
+    const args = { name: 'get_task', arguments: { task_id: taskId } };
+    const cliArgs = ['poll', '--task-id', taskId, '--json'];
+    log(`mcp: starting anygen-image mcp; ${opts.runs} rounds of one get_task call and one ${describe(cliArgs)}…`);
+    const started = process.hrtime.bigint();
+    await client.connect(transport);
+    const startMs = Number(process.hrtime.bigint() - started) / 1e6;
+    // Checks and warm-up: the call reads the task, the command succeeds.
+    const first = await client.callTool(args);
+    if (first.isError || first.structuredContent?.status !== 'completed') {
+      throw new BenchError(`get_task over MCP failed: ${JSON.stringify(first.content)}`);
+    }
+    await mustSucceed(describe(cliArgs), cliArgs, env);
+
+    const samples = { call: [], cli: [] };
+    const readsBefore = box.stats.byRoute.task ?? 0;
+    const connectionsBefore = box.stats.connections;
+    const timedCall = async () => {
+      const t0 = process.hrtime.bigint();
+      const r = await client.callTool(args);
+      const elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (r.isError) throw new BenchError(`get_task over MCP failed: ${JSON.stringify(r.content)}`);
+      samples.call.push(elapsed);
+    };
+    const timedCli = async () => {
+      const r = await timedRun(process.execPath, [BIN, ...cliArgs], env);
+      if (r.code !== 0) throw new BenchError(`${describe(cliArgs)} exited ${r.code ?? r.signal}`);
+      samples.cli.push(r.ms);
+    };
+    for (let round = 0; round < opts.runs; round++) {
+      if (round % 2 === 0) {
+        await timedCall();
+        await timedCli();
+      } else {
+        await timedCli();
+        await timedCall();
+      }
+    }
+    const reads = (box.stats.byRoute.task ?? 0) - readsBefore;
+    if (reads !== 2 * opts.runs) throw new BenchError(`expected ${2 * opts.runs} task reads, saw ${reads}`);
+    // Each CLI process opens its own connection; what is left is the server's.
+    const serverConnections = box.stats.connections - connectionsBefore - opts.runs;
+    const call = summary(samples.call);
+    const cli = summary(samples.cli);
+    return {
+      startMs,
+      call,
+      cli,
+      command: describe(cliArgs.map((a) => (a === taskId ? '<id>' : a))),
+      share: call.median / cli.median,
+      serverConnections,
+      pass: call.median <= cli.median * MCP_CALL_SHARE && serverConnections <= 1,
+    };
+  } finally {
+    await client.close();
+    await box.close();
+  }
+}
+
+function renderMcp(m) {
+  return [
+    'MCP (one get_task tool call on a running server vs a process doing the same read, ms)',
+    table([
+      ['case', 'median', 'p10–p90', 'min–max', 'share', 'budget', 'result'],
+      [
+        'anygen-image mcp: get_task tool call',
+        ms(m.call.median),
+        `${ms(m.call.p10)}–${ms(m.call.p90)}`,
+        `${ms(m.call.min)}–${ms(m.call.max)}`,
+        `${(m.share * 100).toFixed(1)}%`,
+        `≤ ${MCP_CALL_SHARE * 100}%`,
+        verdict(m.share <= MCP_CALL_SHARE),
+      ],
+      [
+        m.command,
+        ms(m.cli.median),
+        `${ms(m.cli.p10)}–${ms(m.cli.p90)}`,
+        `${ms(m.cli.min)}–${ms(m.cli.max)}`,
+        '',
+        '',
+        '',
+      ],
+    ]),
+    `server start (spawn to initialized): ${ms(m.startMs)} ms; new connections the server opened during the timed calls: ${m.serverConnections} (budget ≤ 1, ${verdict(m.serverConnections <= 1)}; the warm-up call's keep-alive connection serves them)`,
+  ].join('\n');
+}
+
+function jsonMcp(m) {
+  const t = (s) => ({ median_ms: round1(s.median), p10_ms: round1(s.p10), p90_ms: round1(s.p90) });
+  return {
+    tool_call: { tool: 'get_task', ...t(m.call) },
+    process: { command: m.command, ...t(m.cli) },
+    share: round2(m.share),
+    budget_share: MCP_CALL_SHARE,
+    server_start_ms: round1(m.startMs),
+    server_connections: m.serverConnections,
+    pass: m.pass,
   };
 }
 
@@ -664,6 +797,8 @@ async function mainBench() {
   const log = (line) => process.stderr.write(`bench: ${line}\n`);
   try {
     const result = await bench(opts, dir, log);
+    result.mcp = await benchMcp(opts, dir, log);
+    result.pass &&= result.mcp.pass;
     process.stdout.write(opts.json ? `${JSON.stringify(jsonReport(result), null, 2)}\n` : `\n${render(result)}\n`);
     return result.pass ? 0 : 1;
   } catch (err) {

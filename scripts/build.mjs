@@ -21,6 +21,16 @@ const lazyChildProcess = {
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
+// The MCP SDK, bundled apart (src/mcp/sdk.ts says why); the server loads it as ./sdk.js.
+const mcpSdkApart = {
+  name: 'mcp-sdk-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/sdk\.js$/ }, (args) =>
+      /src[\\/]mcp[\\/]\w+\.ts$/.test(args.importer) ? { path: './sdk.js', external: true } : undefined,
+    );
+  },
+};
+
 // Modules the CLI entry loads on demand; they live in the ESM build below.
 const LAZY = /^\.\/(factory|sleep|version|store\/cleanup|commands\/[\w-]+)\.js$/;
 const lazyModules = readdirSync(new URL('../src/commands', import.meta.url))
@@ -57,6 +67,16 @@ await build({
   splitting: true,
   format: 'esm',
   // commander and parts of conf and ora are CommonJS and call require() for node builtins.
+  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+  plugins: [lazyChildProcess, mcpSdkApart],
+});
+
+// The MCP SDK with its own copy of zod, loaded only by the mcp command.
+await build({
+  ...common,
+  entryPoints: ['src/mcp/sdk.ts'],
+  outfile: 'dist/mcp/sdk.js',
+  format: 'esm',
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
 });
 

@@ -172,6 +172,12 @@ const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/verify.js'),
   },
   {
+    name: 'mcp',
+    description: 'serve the tools over the Model Context Protocol on stdio, for agent hosts',
+    options: [...NETWORK, ['--interval <seconds>', 'seconds between status checks in waits, at least 1 (default 3)']],
+    load: () => import('./commands/mcp.js'),
+  },
+  {
     name: 'sandbox',
     description: 'run a local AnyGen server for trying the CLI and for tests (no key or credits needed)',
     options: [

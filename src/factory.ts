@@ -19,6 +19,7 @@ import {
   resolveApiKey,
 } from './store/config.js';
 import { TaskHistory } from './store/history.js';
+import type { WaitEvent } from './wait.js';
 
 /** The flags every command that talks to the service takes. */
 export interface NetworkOptions {
@@ -41,6 +42,8 @@ export interface CommandContext {
   config(): Record<string, unknown>;
   /** The task history (off with ANYGEN_NO_HISTORY=1); recording never fails a command. */
   readonly history: TaskHistory;
+  /** Told of every event of a wait, besides the progress display (the MCP server relays them). */
+  onWaitEvent?: (event: WaitEvent) => void;
 }
 
 export function createContext(io: IO, out: Output): CommandContext {

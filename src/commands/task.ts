@@ -65,7 +65,10 @@ export async function waitWithProgress<T>(
       now: ctx.io.now,
       sleep: ctx.io.sleep,
       signal: ctx.io.signal,
-      onEvent: progress.event,
+      onEvent: (event) => {
+        progress.event(event);
+        ctx.onWaitEvent?.(event);
+      },
     });
   } catch (err) {
     if (err instanceof AnyGenError && (err.kind === 'wait_timeout' || err.kind === 'interrupted')) {

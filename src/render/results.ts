@@ -96,6 +96,9 @@ export const ReplyResult = z.object({
   task_snapshot: Snapshot,
 });
 
+/** The MCP tool wait_for_reply: the reply, and with output_dir the task it changed, as poll prints it. */
+export const ReplyWithTaskResult = z.object({ ...ReplyResult.shape, task: z.optional(TaskResult) });
+
 export const VerifyResult = z.object({
   verified: z.boolean(),
   credits: z.nullable(z.string()),
