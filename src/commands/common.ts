@@ -57,7 +57,7 @@ export function waitTimes(flags: WaitFlags): WaitTimes {
 }
 
 export function resumeCommand(taskId: string, outputDir?: string): string {
-  return `npx anygen-image poll --task-id ${taskId}${outputDir ? ` --output ${shellQuote(outputDir)}` : ''}`;
+  return `anygen-image poll --task-id ${taskId}${outputDir ? ` --output ${shellQuote(outputDir)}` : ''}`;
 }
 
 function shellQuote(s: string): string {

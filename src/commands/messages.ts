@@ -135,7 +135,7 @@ async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskI
       stopped: 'Stopped waiting for the reply',
       still: 'it may still arrive',
       // Without a first answer there is no message id to give: leave it to the default.
-      hint: `Resume with: npx anygen-image get-messages --task-id ${taskId} --wait${sinceId >= 0 ? ` --since-id ${sinceId}` : ''}`,
+      hint: `Resume with: anygen-image get-messages --task-id ${taskId} --wait${sinceId >= 0 ? ` --since-id ${sinceId}` : ''}`,
     }),
   );
   // The newest finished reply is the answer to the latest message.

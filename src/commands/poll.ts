@@ -44,7 +44,7 @@ async function completedTask(ctx: CommandContext, opts: PollOptions) {
     throw new AnyGenError({
       kind: 'api_error',
       message: `Task ${taskId} is not completed (status: ${task.status})`,
-      hint: `Wait for it with: npx anygen-image poll --task-id ${taskId} --output ${output}`,
+      hint: `Wait for it with: anygen-image poll --task-id ${taskId} --output ${output}`,
     });
   }
   return { client, task, output };

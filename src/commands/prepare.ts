@@ -104,7 +104,7 @@ export async function run(ctx: CommandContext, opts: PrepareOptions) {
     lines.push(['Prompt', suggested.prompt ?? '']);
     if (suggested.file_tokens?.length) lines.push(['File Tokens', suggested.file_tokens.join(', ')]);
   } else if (opts.save !== undefined) {
-    ctx.out.info(`Continue with: npx anygen-image prepare --input ${opts.save} --message "…" --save ${opts.save}`);
+    ctx.out.info(`Continue with: anygen-image prepare --input ${opts.save} --message "…" --save ${opts.save}`);
   }
   await ctx.out.result('prepare', result, lines);
 }
