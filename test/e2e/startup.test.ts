@@ -32,7 +32,7 @@ test('a command fills the cache folder (0700), and later runs use it quietly', a
 
 test('without XDG_CACHE_HOME the cache goes to ~/.cache/anygen', async (t) => {
   const home = tempDir(t);
-  const r = await runBin(['--version'], { env: envFor(undefined, home) });
+  const r = await runBin(['--version'], { env: envFor(undefined, home, { XDG_CACHE_HOME: undefined }) });
   assert.equal(r.code, 0);
   assert.equal(statSync(join(home, '.cache', 'anygen')).mode & 0o777, 0o700);
 });
