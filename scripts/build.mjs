@@ -1,99 +1,172 @@
-// Bundles the CLI and the library with esbuild. Entry points share chunks, and each
-// command is its own chunk loaded on demand: start-up pays only for what runs.
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+// Bundles the CLI and the library with esbuild, with every runtime package inside
+// (the installed package has no dependencies, so installing it fetches and runs nothing).
+//
+// The CLI is CommonJS only: Node's ESM loader costs ~7 ms and a graph of chunks more,
+// on every step an agent runs. Two files, so `--help` loads only the first:
+//   dist/bin.cjs  the process edge, commander and the command table;
+//   dist/app.cjs  everything a command runs, each module executed only when first used.
+// The library (dist/index.js) is one ESM file. dist/THIRD-PARTY-LICENSES.txt holds the
+// licence of every package inside them, taken from the bundles' own list of inputs.
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-// commander requires child_process at load time only to run external subcommands, which
-// this CLI has none of. Loading it pulls in net, dgram and readline: ~8 ms on every start.
-const lazyChildProcess = {
-  name: 'lazy-child-process',
-  setup(b) {
-    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      args.importer.includes(`${'node_modules'}/commander/`) ? { path: 'child_process', namespace: 'lazy' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
-      contents: "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
-      loader: 'js',
-    }));
-  },
-};
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+/** Replaces a module with `contents` when `filter` matches its path and its importer's. */
+function stub(name, filter, importer, contents) {
+  return {
+    name,
+    setup(b) {
+      b.onResolve({ filter }, (args) =>
+        importer.test(args.importer.replaceAll('\\', '/')) ? { path: args.path, namespace: name } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: name }, () => ({ contents, loader: 'js' }));
+    },
+  };
+}
 
-// The MCP SDK, bundled apart (src/mcp/sdk.ts says why); the server loads it as ./sdk.js.
-const mcpSdkApart = {
-  name: 'mcp-sdk-apart',
-  setup(b) {
-    b.onResolve({ filter: /^\.\/sdk\.js$/ }, (args) =>
-      /src[\\/]mcp[\\/]\w+\.ts$/.test(args.importer) ? { path: './sdk.js', external: true } : undefined,
-    );
-  },
-};
-
-// Modules the CLI entry loads on demand; they live in the ESM build below.
-const LAZY = /^\.\/(factory|sleep|version|store\/cleanup|commands\/[\w-]+)\.js$/;
-const lazyModules = readdirSync(new URL('../src/commands', import.meta.url))
-  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-  .map((f) => `src/commands/${f}`);
+const stubs = [
+  // commander requires child_process at load time only to run external subcommands, which
+  // this CLI has none of. Loading it pulls in net, dgram and readline: ~8 ms on every start.
+  stub(
+    'lazy-child-process',
+    /^(node:)?child_process$/,
+    /\/node_modules\/commander\//,
+    "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
+  ),
+  // undici's client loads its HTTP/2 code, and with it node:http2, at start; it runs only
+  // when a server offers h2 over TLS, which undici accepts only with allowH2 (never set here).
+  stub(
+    'no-http2',
+    /^\.\/client-h2(\.js)?$/,
+    /\/node_modules\/undici\/lib\/dispatcher\/client\.js$/,
+    "module.exports = function connectH2() { throw new Error('HTTP/2 is not part of this build'); };",
+  ),
+  // Bodies here are strings, Buffers and async iterables; undici reaches for its fetch
+  // code only for FormData and web streams.
+  stub(
+    'no-fetch-body',
+    /\/web\/fetch\/body(\.js)?$/,
+    /\/node_modules\/undici\/lib\//,
+    "module.exports = { extractBody() { throw new Error('fetch bodies are not part of this build'); } };",
+  ),
+];
 
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node20.18',
   minify: true,
-  legalComments: 'linked',
+  legalComments: 'none',
+  metafile: true,
   define: { __ANYGEN_VERSION__: JSON.stringify(pkg.version) },
-  plugins: [lazyChildProcess],
+  plugins: stubs,
   logLevel: 'warning',
 };
 
-// The library, and everything the CLI loads once it knows which command runs: ESM with
-// shared chunks, so each command brings only its own code.
-await build({
-  ...common,
-  entryPoints: [
-    'src/index.ts',
-    'src/factory.ts',
-    'src/store/cleanup.ts',
-    'src/sleep.ts',
-    'src/version.ts',
-    ...lazyModules,
-  ],
-  outdir: 'dist',
-  outbase: 'src',
-  entryNames: '[dir]/[name]',
-  chunkNames: 'chunks/[name]-[hash]',
-  splitting: true,
-  format: 'esm',
-  // commander and parts of conf and ora are CommonJS and call require() for node builtins.
-  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
-  plugins: [lazyChildProcess, mcpSdkApart],
-});
+// Modules the CLI entry loads on demand (cli.ts and bin.ts import them with import()).
+const LAZY = /^\.\/(factory|store\/cleanup|sleep|commands\/[\w-]+)\.js$/;
+const lazyNames = ['factory', 'store/cleanup', 'sleep'].concat(
+  readdirSync(join(ROOT, 'src/commands'))
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => `commands/${f.replace(/\.ts$/, '')}`),
+);
 
-// The MCP SDK with its own copy of zod, loaded only by the mcp command.
-await build({
+// The MCP SDK (with its own copy of zod) is a file of its own, dist/mcp-sdk.cjs, read only
+// by `anygen-image mcp`: inside app.cjs it would be compiled, and cached, on every step.
+const mcpSdkApart = {
+  name: 'mcp-sdk-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/sdk\.js$/ }, (args) =>
+      /src[\\/]mcp[\\/]\w+\.ts$/.test(args.importer) ? { path: './mcp-sdk.cjs', external: true } : undefined,
+    );
+  },
+};
+const mcpSdk = await build({
   ...common,
-  entryPoints: ['src/mcp/sdk.ts'],
-  outfile: 'dist/mcp/sdk.js',
-  format: 'esm',
-  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
-});
-
-// The CLI entry: CommonJS, one file with commander. Node starts its ESM loader only when a
-// command runs (~7 ms), so --help and --version do without it.
-await build({
-  ...common,
-  entryPoints: ['src/bin.ts'],
-  outfile: 'dist/bin.cjs',
+  entryPoints: [join(ROOT, 'src/mcp/sdk.ts')],
+  outfile: join(ROOT, 'dist/mcp-sdk.cjs'),
   format: 'cjs',
+});
+
+// dist/app.cjs: one entry exporting a loader per lazy module. require() of an ES module
+// inside a bundle becomes a lazy initialiser: a module's top level runs on first use.
+const app = await build({
+  ...common,
+  stdin: {
+    contents: `const modules = {\n${lazyNames.map((n) => `  ${JSON.stringify(n)}: () => require('./src/${n}.ts'),`).join('\n')}\n};\nexports.load = (name) => modules[name]();\n`,
+    resolveDir: ROOT,
+    sourcefile: 'app-entry.cjs',
+    loader: 'js',
+  },
+  outfile: join(ROOT, 'dist/app.cjs'),
+  format: 'cjs',
+  plugins: [...stubs, mcpSdkApart],
+  // import() becomes require(): no ESM loader, and the file can be compiled by vm.Script.
+  supported: { 'dynamic-import': false },
+  // version.ts reads package.json through import.meta only when run from source; the
+  // build stamps the version in, so that branch is gone from the bundle.
+  logOverride: { 'empty-import-meta': 'silent' },
+});
+
+// dist/bin.cjs: the lazy modules are taken from dist/app.cjs when first imported.
+const cli = await build({
+  ...common,
+  entryPoints: [join(ROOT, 'src/bin.ts')],
+  outfile: join(ROOT, 'dist/bin.cjs'),
+  format: 'cjs',
+  supported: { 'dynamic-import': false },
   plugins: [
-    lazyChildProcess,
+    ...stubs,
     {
-      name: 'lazy-esm',
+      name: 'lazy-app',
       setup(b) {
-        b.onResolve({ filter: LAZY }, (args) => ({ path: args.path, external: true }));
+        b.onResolve({ filter: LAZY }, (args) => ({ path: args.path.slice(2, -3), namespace: 'lazy-app' }));
+        b.onResolve({ filter: /^\.\/app\.cjs$/ }, (args) => ({ path: args.path, external: true }));
+        b.onLoad({ filter: /.*/, namespace: 'lazy-app' }, (args) => ({
+          contents: `module.exports = require('./app.cjs').load(${JSON.stringify(args.path)});`,
+          loader: 'js',
+        }));
       },
     },
   ],
 });
+
+// The library: one ES module (with require() for the CommonJS packages inside it).
+const lib = await build({
+  ...common,
+  entryPoints: [join(ROOT, 'src/index.ts')],
+  outfile: join(ROOT, 'dist/index.js'),
+  format: 'esm',
+  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+});
+
+writeFileSync(join(ROOT, 'dist/THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses([app, cli, lib, mcpSdk]));
+
+/** The licence text of every package with code in the bundles, found from the metafiles. */
+function thirdPartyLicenses(results) {
+  const dirs = new Set();
+  for (const r of results) {
+    for (const input of Object.keys(r.metafile.inputs)) {
+      const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input.replaceAll('\\', '/'));
+      if (m) dirs.add(join(ROOT, m[1]));
+    }
+  }
+  const parts = [...dirs]
+    .map((dir) => {
+      const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+      if (!file) throw new Error(`${meta.name} has no licence file to ship with the bundle`);
+      const text = readFileSync(join(dir, file), 'utf8').trim();
+      return { name: meta.name, version: meta.version, license: meta.license, text };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const header =
+    'Third-party code bundled into dist/ by scripts/build.mjs, with its licence texts.\n' +
+    `Packages: ${parts.map((p) => `${p.name}@${p.version}`).join(', ')}\n`;
+  return `${header}\n${parts.map((p) => `${'='.repeat(72)}\n${p.name}@${p.version} (${p.license})\n\n${p.text}\n`).join('\n')}`;
+}

@@ -81,7 +81,7 @@ describe('interruption', () => {
     assert.equal(r.code, 130);
     assert.match(r.stderr, new RegExp(`Stopped waiting for task ${id}; it may still finish`));
     assert.ok(r.stderr.includes(`Task URL: ${s.url}/task/${id}`));
-    assert.ok(r.stderr.includes(`Resume with: npx anygen-image poll --task-id ${id} --output ${join(home, 'out')}`));
+    assert.ok(r.stderr.includes(`Resume with: anygen-image poll --task-id ${id} --output ${join(home, 'out')}`));
   });
 });
 

@@ -9,13 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { createWriteStream, constants as fsConstants } from 'node:fs';
 import { copyFile, link, mkdir, stat, unlink } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { basename, extname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AnyGenError, usageError } from '../errors.js';
 import { trackTemp, untrackTemp } from '../store/cleanup.js';
-import { send } from './http.js';
+import { type AddressGuard, send } from './http.js';
 
 const MAX_REDIRECTS = 5;
 const MAX_NAME_BYTES = 200;
@@ -110,19 +110,31 @@ function safeLookup(hostname: string, options: { all?: boolean; family?: number 
   dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, []);
     const bad = addresses.find((a) => isPrivateAddress(a.address));
-    if (bad) {
-      const e = new Error(
-        `${hostname} resolves to ${bad.address}, a private, loopback or link-local address`,
-      ) as NodeJS.ErrnoException;
-      e.code = 'EPRIVATEADDR';
-      return callback(e, []);
-    }
+    if (bad) return callback(privateAddress(hostname, bad.address), []);
     if (options.all) return callback(null, addresses);
     const first = addresses[0];
     if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
     return callback(null, first.address, first.family);
   });
 }
+
+function privateAddress(hostname: string, address: string): NodeJS.ErrnoException {
+  const e = new Error(
+    `${hostname} resolves to ${address}, a private, loopback or link-local address`,
+  ) as NodeJS.ErrnoException;
+  e.code = 'EPRIVATEADDR';
+  return e;
+}
+
+/**
+ * Connections to hosts other than the API's: refused before connecting when DNS gives a
+ * private address, and after connecting when the socket reached one anyway (a proxy
+ * or resolver doing something else): no rebinding past the URL check.
+ */
+const UNTRUSTED_HOST: AddressGuard = {
+  lookup: safeLookup as LookupFunction,
+  check: (address, hostname) => (isPrivateAddress(address) ? privateAddress(hostname, address) : undefined),
+};
 
 const UNSAFE_NAME = /[\u0000-\u001f\u007f-\u009f/\\:*?"<>|]/g;
 
@@ -186,7 +198,7 @@ export async function downloadFile(opts: DownloadOptions): Promise<Downloaded> {
         // Only these: never an Authorization header, never the key.
         headers: { 'user-agent': opts.userAgent, accept: '*/*' },
         signal,
-        ...(trusted ? {} : { lookup: safeLookup as never }),
+        ...(trusted ? {} : { guard: UNTRUSTED_HOST }),
       });
       if (res.status >= 300 && res.status < 400 && res.headers.location) {
         res.body.resume();

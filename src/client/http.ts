@@ -1,60 +1,50 @@
 /**
- * The HTTP layer: Node's own http/https with one keep-alive agent per process and
- * protocol, so a poll loop reuses its connection.
+ * The HTTP layer: undici, one keep-alive Agent per process (one more for downloads from
+ * untrusted hosts), so a poll loop reuses its connection and nothing follows redirects.
  *
- * Why not undici: its HTTP/1 parser is WebAssembly, and on Node 20 compiling and
- * tiering it up costs 150–350 ms in every process that makes a request (measured:
- * `create` took 4.4× `node -e 0` with undici, 1.5× with this). Agents call the CLI
- * once per step, so that cost would be paid on every step. See README, Performance.
+ * Only the parts of undici this needs are loaded (see undici.ts): its index would bring
+ * fetch, WebSocket, caches and mocks. undici parses HTTP/1 with a WebAssembly module;
+ * in a short-lived process V8's optimising of that module on background threads used
+ * to hold up the exit (~65 ms of CPU). The CLI entry asks V8 for baseline compilation
+ * only before anything loads undici (bin/anygen-image.js); library users keep V8's
+ * defaults.
  */
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import type { LookupFunction } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
+import { Agent, buildConnector, type Connector, type Dispatcher, request } from './undici.js';
+
+export type HttpHeaders = Record<string, string | string[] | undefined>;
 
 export interface HttpRequest {
   url: URL;
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   /**
-   * A string or Buffer is sent as is. An iterable is written one chunk at a time, each
-   * only after the previous one left for the socket, so its producer may reuse one
-   * buffer (uploads); it must come with content-length set.
+   * A string or Buffer is sent as is. An iterable is written one chunk at a time, and
+   * the next chunk is asked for only once the previous one left for the socket, so its
+   * producer may refill one buffer (uploads); it must come with content-length set.
    */
   body?: string | Buffer | AsyncIterable<Uint8Array>;
   signal?: AbortSignal;
-  /** A DNS lookup that may refuse addresses (downloads from untrusted hosts). */
-  lookup?: LookupFunction;
+  /**
+   * Checks the addresses a connection may be made to, at connect time (downloads from
+   * untrusted hosts). Requests with a guard get their own pool, so their sockets are
+   * never shared with the API's.
+   */
+  guard?: AddressGuard;
+}
+
+export interface AddressGuard {
+  /** A DNS lookup that fails for addresses that must not be reached. */
+  lookup: LookupFunction;
+  /** Checks the address the socket reached; returns an error to refuse it. */
+  check: (address: string, hostname: string) => Error | undefined;
 }
 
 export interface HttpResponse {
   status: number;
-  headers: IncomingHttpHeaders;
-  body: IncomingMessage;
-}
-
-const agents = new Map<string, http.Agent>();
-
-type Lib = typeof http | typeof import('node:https');
-
-/** https (and with it TLS) is loaded only when a URL needs it: the sandbox is plain http. */
-async function libFor(protocol: string): Promise<Lib> {
-  return protocol === 'https:' ? await import('node:https') : http;
-}
-
-function agentFor(lib: Lib, protocol: string, lookup: LookupFunction | undefined): http.Agent {
-  // A filtering lookup gets its own pool, so its sockets are never shared with the API's.
-  const key = `${protocol}${lookup ? ':checked' : ''}`;
-  let agent = agents.get(key);
-  if (!agent) {
-    agent = new lib.Agent({ keepAlive: true, maxSockets: 8, ...(lookup ? { lookup } : {}) });
-    agents.set(key, agent);
-  }
-  return agent;
-}
-
-/** Drop pooled connections (the CLI exits right after; library users may call it). */
-export function closeAgents(): void {
-  for (const agent of agents.values()) agent.destroy();
-  agents.clear();
+  headers: HttpHeaders;
+  /** Must be read to the end or resumed, or the connection cannot be reused. */
+  body: NodeJS.ReadableStream & AsyncIterable<Buffer> & { resume(): unknown };
 }
 
 export class HttpTransportError extends Error {
@@ -68,52 +58,95 @@ export class HttpTransportError extends Error {
   }
 }
 
-export async function send(req: HttpRequest): Promise<HttpResponse> {
-  const lib = await libFor(req.url.protocol);
-  return new Promise((resolve, reject) => {
-    const { url } = req;
-    let connected = false;
-    const outgoing = lib.request(
-      {
-        protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[|\]$/g, ''),
-        port: url.port || undefined,
-        path: url.pathname + url.search,
-        method: req.method,
-        headers: req.headers,
-        agent: agentFor(lib, url.protocol, req.lookup),
-        ...(req.signal ? { signal: req.signal } : {}),
-      },
-      (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
-    );
-    outgoing.on('socket', (socket) => {
-      // A reused socket is already connected; a new one says so when it is.
-      if (!socket.connecting) connected = true;
-      else socket.once('connect', () => (connected = true));
+/** Set on errors raised while connecting: nothing of the request can have been sent. */
+const CONNECT_FAILED = Symbol('connect failed');
+
+const agents = new Map<AddressGuard | undefined, Dispatcher>();
+
+/**
+ * The connector every pool uses: undici's own (TLS loaded only for https), with
+ * connection failures marked, and for checked pools a DNS lookup that refuses bad
+ * addresses before connecting plus a check of the address actually reached.
+ */
+function connector(guard: AddressGuard | undefined): Connector {
+  const base = buildConnector(guard ? { lookup: guard.lookup } : {});
+  const check = guard?.check;
+  return (opts, callback) => {
+    base(opts, (err, socket) => {
+      if (err) {
+        (err as unknown as Record<symbol, boolean>)[CONNECT_FAILED] = true;
+        callback(err, null);
+        return;
+      }
+      const reached = (socket as Socket).remoteAddress;
+      const refusal = check && reached !== undefined ? check(reached, opts.hostname) : undefined;
+      if (refusal) {
+        (socket as Socket).destroy();
+        (refusal as unknown as Record<symbol, boolean>)[CONNECT_FAILED] = true;
+        callback(refusal, null);
+        return;
+      }
+      callback(null, socket as Socket);
     });
-    outgoing.on('error', (err: NodeJS.ErrnoException) => {
-      reject(new HttpTransportError(err.message, err.code, !connected));
-    });
-    const body = req.body;
-    if (body === undefined) outgoing.end();
-    else if (typeof body === 'string' || Buffer.isBuffer(body)) outgoing.end(body);
-    else {
-      pump(body, outgoing).catch((err: Error) => {
-        // The body's own failure (the file changed or vanished) is the error to report,
-        // not the broken connection that destroying the request causes.
-        reject(err);
-        outgoing.destroy();
-      });
-    }
-  });
+  };
 }
 
-async function pump(body: AsyncIterable<Uint8Array>, outgoing: http.ClientRequest): Promise<void> {
-  for await (const chunk of body) {
-    if (outgoing.destroyed) return;
-    await new Promise<void>((resolve, reject) => {
-      outgoing.write(chunk, (err) => (err ? reject(err) : resolve()));
+function agentFor(guard: AddressGuard | undefined): Dispatcher {
+  let agent = agents.get(guard);
+  if (!agent) {
+    agent = new Agent({
+      connect: connector(guard),
+      keepAliveTimeout: 30_000,
+      // The per-call deadlines are the caller's signal; these only back them up.
+      headersTimeout: 0,
+      bodyTimeout: 0,
     });
+    agents.set(guard, agent);
   }
-  outgoing.end();
+  return agent;
+}
+
+/** Drop pooled connections (the CLI exits right after; library users may call it). */
+export function closeAgents(): void {
+  for (const agent of agents.values()) void agent.destroy().catch(() => {});
+  agents.clear();
+}
+
+/** Chunks this large always fill a socket's buffer, so undici waits for it to drain before asking for more. */
+const REUSE_SAFE_CHUNK = 64 * 1024;
+
+async function* handOver(body: AsyncIterable<Uint8Array>, failed: { error?: unknown }): AsyncGenerator<Uint8Array> {
+  try {
+    // A smaller chunk may still sit in the socket's buffer when the next is asked for:
+    // copy it, so the producer can refill its buffer (only the head, tail and last piece).
+    for await (const chunk of body) yield chunk.length >= REUSE_SAFE_CHUNK ? chunk : Buffer.from(chunk);
+  } catch (err) {
+    failed.error = err;
+    throw err;
+  }
+}
+
+export async function send(req: HttpRequest): Promise<HttpResponse> {
+  const body = req.body;
+  const failed: { error?: unknown } = {};
+  try {
+    const res = await request.call(agentFor(req.guard), {
+      origin: req.url.origin,
+      path: req.url.pathname + req.url.search,
+      method: req.method,
+      headers: req.headers,
+      ...(body === undefined
+        ? {}
+        : { body: typeof body === 'string' || Buffer.isBuffer(body) ? body : handOver(body, failed) }),
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+    return { status: res.statusCode, headers: res.headers, body: res.body as unknown as HttpResponse['body'] };
+  } catch (err) {
+    // The body's own failure (the file changed or vanished) is the error to report,
+    // not the broken request it caused.
+    if ('error' in failed) throw failed.error;
+    if (req.signal?.aborted) throw err;
+    const e = err as NodeJS.ErrnoException & Record<symbol, boolean>;
+    throw new HttpTransportError(e?.message ?? String(err), e?.code, Boolean(e?.[CONNECT_FAILED]));
+  }
 }

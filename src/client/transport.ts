@@ -299,7 +299,7 @@ export class Transport {
     const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : '';
     const detail = err instanceof Error ? this.redact(err.message) : String(err);
     if (REQUEST_BUILD_ERRORS.has(code)) {
-      // Not the network: Node refused to build the request (a header it cannot send).
+      // Not the network: the request could not be built (a header it cannot send).
       return new AnyGenError({
         ...base,
         kind: 'usage',
@@ -322,8 +322,9 @@ export class Transport {
   }
 }
 
-/** Node's own refusals to build a request, before anything is sent. */
+/** Refusals to build a request (a header that cannot be sent), before anything is sent. */
 const REQUEST_BUILD_ERRORS = new Set([
+  'UND_ERR_INVALID_ARG',
   'ERR_INVALID_CHAR',
   'ERR_HTTP_INVALID_HEADER_VALUE',
   'ERR_INVALID_HTTP_TOKEN',

@@ -21,5 +21,5 @@ export function shellQuote(s: string): string {
 
 /** A command line to paste, every argument quoted for the shell. */
 export function cliCommand(...args: (string | number)[]): string {
-  return ['npx anygen-image', ...args.map((a) => shellQuote(String(a)))].join(' ');
+  return ['anygen-image', ...args.map((a) => shellQuote(String(a)))].join(' ');
 }

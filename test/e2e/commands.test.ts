@@ -311,7 +311,7 @@ describe('poll, download, thumbnail, run', () => {
     assert.equal(r.code, 5);
     assert.match(r.stderr, /Gave up waiting after 1s; last status: (pending|processing).*it may still finish/);
     assert.ok(r.stderr.includes(`Task URL: ${s.url}/task/${id}`));
-    assert.ok(r.stderr.includes(`Resume with: npx anygen-image poll --task-id ${id}`));
+    assert.ok(r.stderr.includes(`Resume with: anygen-image poll --task-id ${id}`));
   });
 
   test("download and thumbnail fetch a finished task's files", async (t) => {

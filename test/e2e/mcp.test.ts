@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -208,7 +208,8 @@ describe('anygen-image mcp', () => {
     assert.equal(downloads.length, 1);
     const picture = readFileSync((downloads[0] as { path: string }).path);
     assert.equal(picture.length, (downloads[0] as { bytes: number }).bytes);
-    assert.deepEqual(pngSize(picture), { width: 320, height: 320 });
+    // A poster with no size named is drawn A-series portrait by the sandbox.
+    assert.deepEqual(pngSize(picture), { width: 453, height: 640 });
 
     const sent = ok(await mcp.call('send_message', { task_id: taskId, message: 'Darker background' }));
     assert.equal(typeof sent.message_id, 'number');
@@ -298,29 +299,39 @@ describe('anygen-image mcp', () => {
     assert.equal((s.tasks.get(slow)?.reads ?? 0) >= 2, true);
   });
 
-  test('other commands never load the MCP code', () => {
-    // Every module each command can load, statically or on demand, from the build.
+  test('other commands never load the MCP code', async (t) => {
+    // The SDK is a file of its own in the build; a preloaded hook records every file the
+    // process requires, for the commands people and agents run most.
     const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
-    const reach = (entry: string, seen = new Set<string>()): Set<string> => {
-      if (seen.has(entry)) return seen;
-      seen.add(entry);
-      const code = readFileSync(entry, 'utf8');
-      for (const m of code.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
-        reach(join(dirname(entry), m[1] as string), seen);
-      }
-      return seen;
-    };
-    const protocol = (files: Set<string>) => [...files].filter((f) => readFileSync(f, 'utf8').includes('jsonrpc'));
-    const mcp = reach(join(dist, 'commands', 'mcp.js'));
-    assert.ok(protocol(mcp).length > 0, 'the mcp command reaches the SDK');
-    const others = readdirSync(join(dist, 'commands')).filter((f) => f !== 'mcp.js');
-    assert.ok(others.includes('create.js') && others.includes('config.js'));
-    for (const file of [...others.map((f) => join(dist, 'commands', f)), join(dist, 'run.js')]) {
-      assert.deepEqual(protocol(reach(file)), [], `${file} can load MCP code`);
+    assert.ok(readFileSync(join(dist, 'mcp-sdk.cjs'), 'utf8').includes('jsonrpc'), 'the SDK bundle holds the protocol');
+    for (const f of ['bin.cjs', 'app.cjs']) {
+      assert.ok(!readFileSync(join(dist, f), 'utf8').includes('jsonrpc'), `${f} holds MCP protocol code`);
     }
-    // --help runs dist/bin.cjs alone: the CLI entry holds no MCP code either.
-    assert.ok(existsSync(join(dist, 'bin.cjs')));
-    assert.ok(!readFileSync(join(dist, 'bin.cjs'), 'utf8').includes('jsonrpc'));
+    const home = tempDir(t);
+    const log = join(home, 'required.txt');
+    const hook = join(home, 'hook.cjs');
+    writeFileSync(
+      hook,
+      `const M = require('node:module'); const fs = require('node:fs'); const load = M._load;
+       M._load = function (request, ...rest) { fs.appendFileSync(${JSON.stringify(log)}, request + '\\n'); return load.call(this, request, ...rest); };`,
+    );
+    const s = await sandbox(t);
+    // Without the code cache every bundle is loaded by require(), which the hook sees.
+    const env = { ...envFor(s, home), NODE_OPTIONS: `--require ${hook}`, ANYGEN_NO_CODE_CACHE: '1' };
+    for (const argv of [
+      ['--help'],
+      ['config', 'get'],
+      ['create', '-p', 'a cat'],
+      ['poll', '--task-id', 'task_x', '--timeout', '1'],
+    ]) {
+      await runBin(argv, { env });
+    }
+    const required = readFileSync(log, 'utf8');
+    assert.match(required, /app\.cjs/, 'the hook saw the commands load');
+    assert.ok(!required.includes('mcp-sdk'), `a command other than mcp loaded the SDK:\n${required}`);
+    const mcp = await runBin(['mcp'], { env });
+    assert.equal(mcp.code, 0, mcp.stderr);
+    assert.ok(readFileSync(log, 'utf8').includes('mcp-sdk.cjs'), 'the mcp command loads the SDK');
   });
 });
 

@@ -80,12 +80,12 @@ test('every command line in SKILL.md works as written, with real ids in place of
   const lines = [...skill.matchAll(/```sh\n([\s\S]*?)```/g)]
     .flatMap((m) => (m[1] ?? '').replace(/\\\n\s*/g, ' ').split('\n'))
     .map((l) => l.trim())
-    .filter((l) => l.startsWith('npx anygen-image '));
+    .filter((l) => l.startsWith('anygen-image '));
   assert.ok(lines.length >= 8, `found only ${lines.length} command lines`);
 
   const ids: Record<string, string> = { '"sk-xxx"': TEST_KEY };
   for (const line of lines) {
-    let concrete = line.replace(/^npx anygen-image /, '');
+    let concrete = line.replace(/^anygen-image /, '');
     for (const [example, real] of Object.entries(ids)) concrete = concrete.split(example).join(real);
     const r = await runBin(words(concrete), { env, cwd });
     assert.equal(r.code, 0, `${line}\n${r.stderr}`);

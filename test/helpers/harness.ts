@@ -42,11 +42,26 @@ export async function sandbox(t: { after(fn: () => unknown): void }, opts: Sandb
 }
 
 /** Environment for a run: the sandbox's URL, a private config folder, and the key unless told otherwise. */
+/**
+ * The binary's code cache (bin/anygen-image.js), shared by a test file's runs and kept
+ * out of the folders tests compare before and after.
+ */
+let codeCache: string | undefined;
+function codeCacheDir(): string {
+  if (!codeCache) {
+    const dir = mkdtempSync(join(tmpdir(), 'anygen-test-cache-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    codeCache = dir;
+  }
+  return codeCache;
+}
+
 export function envFor(s: Sandbox | undefined, configHome: string, extra: Record<string, string | undefined> = {}) {
   return {
     PATH: process.env.PATH,
     HOME: configHome,
     XDG_CONFIG_HOME: join(configHome, 'xdg'),
+    XDG_CACHE_HOME: codeCacheDir(),
     ...(s ? { ANYGEN_BASE_URL: s.url, ANYGEN_API_KEY: TEST_KEY } : {}),
     ...extra,
   } as Record<string, string | undefined>;

@@ -101,7 +101,7 @@ describe('faults while polling', () => {
     assert.equal(r.code, 5, r.stderr);
     assert.ok(sum(r.sleeps) <= 5_000, `waited ${sum(r.sleeps)} ms`);
     assert.match(r.stderr, /Error: Gave up waiting after 5s; last status: processing; it may still finish/);
-    assert.match(r.stderr, new RegExp(`Resume with: npx anygen-image poll --task-id ${id}`));
+    assert.match(r.stderr, new RegExp(`Resume with: anygen-image poll --task-id ${id}`));
   });
 
   test('--timeout 5 holds while every read fails with 503: exit 5, not the 503, and no later than 5 s', async (t) => {
@@ -333,6 +333,6 @@ describe('answers cut off mid-way', () => {
       env: envFor(s, tempDir(t)),
     });
     assert.equal(r.code, 5);
-    assert.ok(r.stderr.includes(`Resume with: npx anygen-image get-messages --task-id ${id} --wait\n`), r.stderr);
+    assert.ok(r.stderr.includes(`Resume with: anygen-image get-messages --task-id ${id} --wait\n`), r.stderr);
   });
 });

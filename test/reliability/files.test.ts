@@ -349,7 +349,7 @@ describe('after a task was created', () => {
     assert.ok(id, 'the task was created');
     assert.ok(doc.error.hint.includes(`Task ID: ${id}`), doc.error.hint);
     assert.ok(
-      doc.error.hint.includes(`Resume with: npx anygen-image poll --task-id ${id} --output ${out}`),
+      doc.error.hint.includes(`Resume with: anygen-image poll --task-id ${id} --output ${out}`),
       doc.error.hint,
     );
     assert.equal(s.tasks.size, 1);
