@@ -214,7 +214,12 @@ function positional(spec: CommandSpec, cmd: Command): Record<string, unknown> {
 // Spelled out here rather than imported: --help must not load the progress display.
 const PROGRESS_CHOICES: readonly ProgressMode[] = ['auto', 'spinner', 'plain', 'json', 'none'];
 
-function globalMode(flags: { json?: boolean; quiet?: boolean; verbose?: boolean; progress?: ProgressMode }): OutputMode {
+function globalMode(flags: {
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  progress?: ProgressMode;
+}): OutputMode {
   return {
     json: Boolean(flags.json),
     quiet: Boolean(flags.quiet),

@@ -84,7 +84,9 @@ async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskI
     ctx,
     {
       label:
-        given === undefined ? 'Waiting for the reply to your latest message' : `Waiting for the reply to message ${given}`,
+        given === undefined
+          ? 'Waiting for the reply to your latest message'
+          : `Waiting for the reply to message ${given}`,
       taskId,
     },
     async (o) => (await client.getMessages(taskId, { limit }, { ...o, retries: 0 })).data,
