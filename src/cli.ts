@@ -247,10 +247,7 @@ export async function main(argv: string[], io: IO): Promise<number> {
     .option('-q, --quiet', 'print results only: no progress or information on stderr')
     .option('--verbose', 'print each API request with its x-request-id on stderr (key redacted)')
     .addOption(
-      new Option(
-        '--progress <mode>',
-        'while waiting: spinner (terminals), plain lines, json lines on stderr, or none; auto picks spinner or plain, none under --json/--quiet',
-      )
+      new Option('--progress <mode>', 'how waiting is shown on stderr (json: one JSON event a line)')
         .choices(PROGRESS_CHOICES)
         .default('auto'),
     )

@@ -60,13 +60,16 @@ describe('waiting on a pseudo-terminal', () => {
     assert.ok(COLOUR.test(r.output), 'the spinner is coloured on a colour terminal');
   });
 
-  it('with NO_COLOR=1, the spinner runs without a single colour code', { timeout: 30_000 }, async (t) => {
-    const s = await sandbox(t, { readsToComplete: 2 });
-    const r = await runInPty(['poll', '--task-id', await makeTask(s, 'a cat'), '--interval', '1'], {
+  it('with NO_COLOR=1, the spinner runs without a single colour code and finishes within its timeout', {
+    timeout: 30_000,
+  }, async (t) => {
+    const s = await sandbox(t, { readsToComplete: 1_000 });
+    const r = await runInPty(['poll', '--task-id', await makeTask(s, 'a cat'), '--interval', '1', '--timeout', '2'], {
       env: envFor(s, tempDir(t), { TERM: 'xterm-256color', NO_COLOR: '1' }),
       columns: 80,
     });
-    assert.equal(r.code, 0, r.output);
+    assert.equal(r.code, 5, r.output);
+    assert.match(r.output, /Gave up waiting after 2s/);
     assert.ok(CURSOR_CONTROL.test(r.output), 'no spinner redraws');
     assert.ok(!COLOUR.test(r.output), `colour under NO_COLOR:\n${JSON.stringify(r.output.match(COLOUR))}`);
   });
