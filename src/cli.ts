@@ -235,6 +235,11 @@ export async function main(argv: string[], io: IO): Promise<number> {
     json: argv.includes('--json'),
     quiet: argv.includes('--quiet') || argv.includes('-q'),
     verbose: argv.includes('--verbose'),
+    // So that a usage error under --progress json is a JSON line like every other.
+    progress:
+      argv.includes('--progress=json') || argv.some((a, i) => a === '--progress' && argv[i + 1] === 'json')
+        ? 'json'
+        : 'auto',
   });
   let exitCode = OK;
   let usageMessage: string | undefined;

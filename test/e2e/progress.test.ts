@@ -136,3 +136,18 @@ describe('--progress in a pipe', () => {
     assert.match(bad.stderr, /^Error: .*'loud' is invalid.*auto, spinner, plain, json, none/m);
   });
 });
+
+describe('--progress json and errors', () => {
+  it('a usage error under --progress json is one JSON line on stderr, exit 2', async (t) => {
+    const r = await runBin(['--progress', 'json', 'poll', '--bogus'], { env: envFor(undefined, tempDir(t)) });
+    assert.equal(r.code, 2);
+    assert.deepEqual(events(r.stderr), [
+      {
+        event: 'error',
+        type: 'usage',
+        message: "unknown option '--bogus'",
+        hint: 'Run anygen-image --help for usage.',
+      },
+    ]);
+  });
+});
