@@ -3,10 +3,11 @@
  * runs it. A command's module is imported when it runs, so `--help` loads commander
  * and nothing else, and `config get` never loads the HTTP stack.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import type { CommandContext } from './factory.js';
 import type { IO } from './io.js';
 import type { OutputMode } from './render/output.js';
+import type { ProgressMode } from './render/progress.js';
 
 declare const __ANYGEN_VERSION__: string | undefined;
 
@@ -216,8 +217,21 @@ function positional(spec: CommandSpec, cmd: Command): Record<string, unknown> {
   return Object.fromEntries(names.map((n, i) => [n, cmd.args[i]]));
 }
 
-function globalMode(flags: { json?: boolean; quiet?: boolean; verbose?: boolean }): OutputMode {
-  return { json: Boolean(flags.json), quiet: Boolean(flags.quiet), verbose: Boolean(flags.verbose) };
+// Spelled out here rather than imported: --help must not load the progress display.
+const PROGRESS_CHOICES: readonly ProgressMode[] = ['auto', 'spinner', 'plain', 'json', 'none'];
+
+function globalMode(flags: {
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  progress?: ProgressMode;
+}): OutputMode {
+  return {
+    json: Boolean(flags.json),
+    quiet: Boolean(flags.quiet),
+    verbose: Boolean(flags.verbose),
+    progress: flags.progress ?? 'auto',
+  };
 }
 
 export async function main(argv: string[], io: IO): Promise<number> {
@@ -227,6 +241,11 @@ export async function main(argv: string[], io: IO): Promise<number> {
     json: argv.includes('--json'),
     quiet: argv.includes('--quiet') || argv.includes('-q'),
     verbose: argv.includes('--verbose'),
+    // So that a usage error under --progress json is a JSON line like every other.
+    progress:
+      argv.includes('--progress=json') || argv.some((a, i) => a === '--progress' && argv[i + 1] === 'json')
+        ? 'json'
+        : 'auto',
   });
   let exitCode = OK;
   let usageMessage: string | undefined;
@@ -238,6 +257,11 @@ export async function main(argv: string[], io: IO): Promise<number> {
     .option('--json', 'print exactly one JSON document on stdout')
     .option('-q, --quiet', 'print results only: no progress or information on stderr')
     .option('--verbose', 'print each API request with its x-request-id on stderr (key redacted)')
+    .addOption(
+      new Option('--progress <mode>', 'how waiting is shown on stderr (json: one JSON event a line)')
+        .choices(PROGRESS_CHOICES)
+        .default('auto'),
+    )
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
     .exitOverride()

@@ -82,7 +82,13 @@ async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskI
     );
   const page = await waitWithProgress(
     ctx,
-    given === undefined ? 'Waiting for the reply to your latest message' : `Waiting for the reply to message ${given}`,
+    {
+      label:
+        given === undefined
+          ? 'Waiting for the reply to your latest message'
+          : `Waiting for the reply to message ${given}`,
+      taskId,
+    },
     async (o) => (await client.getMessages(taskId, { limit }, { ...o, retries: 0 })).data,
     (p) => {
       if (sinceId < 0) sinceId = latestUserMessage(p);

@@ -10,7 +10,7 @@ import { AnyGenError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
 import { requireText, type WaitTimes } from '../flags.js';
 import { cliCommand } from '../render/format.js';
-import { createProgress } from '../render/progress.js';
+import { createProgress, downloadProgress, type ProgressSubject } from '../render/progress.js';
 import type { TaskResult } from '../render/results.js';
 import { humanTask } from '../render/task.js';
 import { checkFolderTarget } from '../store/paths.js';
@@ -51,14 +51,14 @@ export interface GiveUp {
  */
 export async function waitWithProgress<T>(
   ctx: CommandContext,
-  label: string,
+  subject: ProgressSubject,
   read: Parameters<typeof waitUntil<T>>[0],
   judge: Parameters<typeof waitUntil<T>>[1],
   times: WaitTimes,
   /** Asked only when giving up, so it can say what was learnt while waiting. */
   giveUp: () => GiveUp,
 ): Promise<T> {
-  const progress = await createProgress(ctx.out, label);
+  const progress = await createProgress(ctx.out, subject);
   try {
     return await waitUntil(read, judge, {
       ...times,
@@ -85,6 +85,12 @@ export async function waitWithProgress<T>(
   }
 }
 
+/**
+ * The task a command last read or waited for, so that its downloads can name it in
+ * --progress json without every command handing it along.
+ */
+const taskAtHand = new WeakMap<CommandContext, Task>();
+
 /** Poll until the task completes; a failed task, the cap or Ctrl-C end it with the matching error. */
 export async function waitForTask(
   ctx: CommandContext,
@@ -95,7 +101,7 @@ export async function waitForTask(
 ): Promise<Task> {
   const task = await waitWithProgress(
     ctx,
-    `Waiting for task ${taskId}`,
+    { label: `Waiting for task ${taskId}`, taskId },
     async (o) => (await client.getTask(taskId, { ...o, retries: 0 })).data,
     (t) => ({
       status: t.status,
@@ -109,6 +115,7 @@ export async function waitForTask(
       hint: taskHint(client, taskId, outputDir),
     }),
   );
+  taskAtHand.set(ctx, task);
   if (ENDED_BADLY.has(task.status)) {
     const reason =
       typeof task.error === 'string' && task.error
@@ -139,10 +146,13 @@ export async function downloadAll(
   items: FileToFetch[],
   outputDir: string,
 ): Promise<Downloaded[]> {
+  const progress = downloadProgress(ctx.out, taskAtHand.get(ctx));
   const done: Downloaded[] = [];
   for (const item of items) {
-    ctx.out.info(`Downloading ${item.name ?? item.url}…`);
-    done.push(await client.download(item, outputDir, { signal: ctx.io.signal }));
+    progress.starting(item.name ?? item.url);
+    const saved = await client.download(item, outputDir, { signal: ctx.io.signal });
+    progress.finished(saved);
+    done.push(saved);
   }
   return done;
 }
@@ -178,6 +188,7 @@ export async function completedTask(ctx: CommandContext, opts: TaskFilesOptions)
   checkFolderTarget('--output', output);
   const client = await ctx.client(opts);
   const { data: task } = await client.getTask(taskId, { signal: ctx.io.signal });
+  taskAtHand.set(ctx, task);
   if (ENDED_BADLY.has(task.status)) {
     throw new AnyGenError({
       kind: 'task_failed',

@@ -5,12 +5,15 @@
  */
 import { type AnyGenError, exitCodeFor } from '../errors.js';
 import type { IO } from '../io.js';
+import type { ProgressMode } from './progress.js';
 import type { ResultKind, ResultOf } from './results.js';
 
 export interface OutputMode {
   json: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** `--progress`; `auto` when not given. */
+  progress?: ProgressMode;
 }
 
 // CSI/OSC escape sequences and C0/C1 controls, except tab and newline.
@@ -28,10 +31,13 @@ export type HumanLine = string | [label: string, value: string | number | boolea
 export class Output {
   readonly io: IO;
   readonly mode: OutputMode;
+  /** When the command started: what --progress json counts elapsed seconds from. */
+  readonly startedAt: number;
 
   constructor(io: IO, mode: OutputMode) {
     this.io = io;
     this.mode = mode;
+    this.startedAt = io.now();
   }
 
   /** Side information for people: stderr, silent under --json and --quiet. */
@@ -76,6 +82,11 @@ export class Output {
     const code = exitCodeFor(e.kind);
     if (this.mode.json) {
       this.io.stdout.write(`${JSON.stringify({ success: false, error: e.toJSON() }, null, 2)}\n`);
+    }
+    // Under --progress json stderr is a stream of JSON lines: the error is one more.
+    if (this.mode.progress === 'json') {
+      this.io.stderr.write(`${JSON.stringify({ event: 'error', ...e.toJSON() })}\n`);
+      return code;
     }
     // Errors always reach stderr, one line (and a hint), never a stack trace.
     this.io.stderr.write(`Error: ${cleanText(e.message)}\n`);

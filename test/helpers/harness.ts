@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -218,3 +218,22 @@ export function runInPty(argv: string[], opts: PtyOptions): Promise<{ code: numb
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), output }));
   });
 }
+
+/**
+ * The process running on a pseudo-terminal that `runInPty` started (`script` execs the
+ * CLI in a shell of its own): the one a terminal's Ctrl-C reaches and a SIGTERM targets.
+ */
+export function ptyProcess(script: ReturnType<typeof spawn>): number {
+  const children = readFileSync(`/proc/${script.pid}/task/${script.pid}/children`, 'utf8').trim().split(/\s+/);
+  const pid = Number(children[0]);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no process under script (${script.pid})`);
+  return pid;
+}
+
+// Escape sequences by what they do, for asserting what a display wrote.
+/** Cursor movement and line clearing: what a spinner redraws with. */
+export const CURSOR_CONTROL = /\u001b\[\d*[GKAJ]/;
+/** Select Graphic Rendition with anything but a reset: colour, bold, underline. */
+export const COLOUR = /\u001b\[(?!0?m)[\d;]*m/;
+/** Every escape sequence (CSI, including private modes like `?25l`). */
+export const ANY_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]/g;
