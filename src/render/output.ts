@@ -17,9 +17,15 @@ export interface OutputMode {
 const ESCAPES =
   /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-_]|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
-/** Text from the network, made safe to print: no escape sequences, no control characters. */
+/**
+ * Bidirectional embeddings, overrides, isolates and marks: invisible, they reorder what
+ * follows (`invoice\u202Egnp.exe` reads as `invoiceexe.png`).
+ */
+export const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+
+/** Text from the network, made safe to print: no escape sequences, control or bidirectional characters. */
 export function cleanText(text: string): string {
-  return text.replace(ESCAPES, '');
+  return text.replace(ESCAPES, '').replace(BIDI_CONTROLS, '');
 }
 
 /** A line of the human rendering of a result: a label and its value, or free text. */
