@@ -39,3 +39,20 @@ describe('task progress', () => {
     assert.equal(Task().parse({ task_id: 't', status: 'pending' }).progress, null);
   });
 });
+
+describe('decorations of an answer', () => {
+  test('a task URL, thumbnail URL or file name that is not a string is absent, and the task id is kept', () => {
+    const created = CreateAnswer().parse({ task_id: 'task_1', task_url: { href: 'x' } });
+    assert.deepEqual([created.task_id, created.task_url], ['task_1', null]);
+    const task = Task().parse({
+      task_id: 'task_1',
+      status: 'completed',
+      output: { task_url: 5, thumbnail_url: ['x'], file_name: 7, files: [{ url: 'https://a/b.png', name: false }] },
+    });
+    assert.equal(task.output?.task_url, null);
+    assert.equal(task.output?.thumbnail_url, null);
+    assert.equal(task.output?.file_name, null);
+    assert.equal(task.output?.files?.[0]?.name, null);
+    assert.equal(task.output?.files?.[0]?.url, 'https://a/b.png');
+  });
+});

@@ -36,6 +36,16 @@ const percent = () =>
     z.transform((v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 100 ? v : null)),
   );
 
+/**
+ * Text that only decorates an answer (a page or thumbnail URL, a file name): anything
+ * that is not a string is taken as absent, so that it never costs the task id with it.
+ */
+const decoration = () =>
+  z.pipe(
+    z.optional(z.unknown()),
+    z.transform((v) => (typeof v === 'string' ? v : null)),
+  );
+
 const failure = () => ({
   success: z.optional(z.boolean()),
   error: z.optional(z.unknown()),
@@ -85,7 +95,7 @@ export const CreateAnswer = memo(() =>
   z.looseObject({
     ...failure(),
     task_id: id(),
-    task_url: z.optional(z.nullable(z.string())),
+    task_url: decoration(),
   }),
 );
 export type CreateAnswer = z.infer<ReturnType<typeof CreateAnswer>>;
@@ -93,7 +103,7 @@ export type CreateAnswer = z.infer<ReturnType<typeof CreateAnswer>>;
 export const OutputFile = memo(() =>
   z.looseObject({
     url: z.string(),
-    name: z.optional(z.nullable(z.string())),
+    name: decoration(),
     expires_at: z.optional(z.unknown()),
   }),
 );
@@ -101,10 +111,10 @@ export type OutputFile = z.infer<ReturnType<typeof OutputFile>>;
 
 export const TaskOutput = memo(() =>
   z.looseObject({
-    task_url: z.optional(z.nullable(z.string())),
-    file_url: z.optional(z.nullable(z.string())),
-    file_name: z.optional(z.nullable(z.string())),
-    thumbnail_url: z.optional(z.nullable(z.string())),
+    task_url: decoration(),
+    file_url: decoration(),
+    file_name: decoration(),
+    thumbnail_url: decoration(),
     files: z.optional(z.nullable(z.array(OutputFile()))),
   }),
 );
