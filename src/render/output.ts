@@ -34,22 +34,39 @@ export type HumanLine = string | [label: string, value: string | number | boolea
 export class Output {
   readonly io: IO;
   readonly mode: OutputMode;
+  private readonly secrets: string[] = [];
 
   constructor(io: IO, mode: OutputMode) {
     this.io = io;
     this.mode = mode;
   }
 
+  /**
+   * Never print this (the key). The client already takes it out of answers; this is
+   * the last guard, and the one that sees text after cleanText, where a key split by
+   * escape sequences or bidi controls has come together again.
+   */
+  hide(secret: string): void {
+    const raw = secret.replace(/^Bearer /, '');
+    if (raw.length >= 4 && !this.secrets.includes(raw)) this.secrets.push(raw);
+  }
+
+  private write(to: 'stdout' | 'stderr', text: string): void {
+    let safe = text;
+    for (const secret of this.secrets) safe = safe.split(secret).join('sk-***');
+    this.io[to].write(safe);
+  }
+
   /** Side information for people: stderr, silent under --json and --quiet. */
   info(text: string): void {
     if (this.mode.json || this.mode.quiet) return;
-    this.io.stderr.write(`${cleanText(text)}\n`);
+    this.write('stderr', `${cleanText(text)}\n`);
   }
 
   /** Request lines under --verbose (stderr, even with --json: it was asked for). */
   debug(text: string): void {
     if (!this.mode.verbose) return;
-    this.io.stderr.write(`${cleanText(text)}\n`);
+    this.write('stderr', `${cleanText(text)}\n`);
   }
 
   /** The result: one JSON document shaped by its schema, or labelled lines. */
@@ -57,14 +74,14 @@ export class Output {
     if (this.mode.json) {
       const { RESULT_SCHEMAS } = await import('./results.js');
       const checked = RESULT_SCHEMAS[kind].parse(data) as Record<string, unknown>;
-      this.io.stdout.write(`${JSON.stringify({ success: true, ...checked }, null, 2)}\n`);
+      this.write('stdout', `${JSON.stringify({ success: true, ...checked }, null, 2)}\n`);
       return;
     }
     for (const line of human) {
       if (typeof line === 'string') {
-        this.io.stdout.write(`${cleanText(line)}\n`);
+        this.write('stdout', `${cleanText(line)}\n`);
       } else if (line[1] !== undefined && line[1] !== null && line[1] !== '') {
-        this.io.stdout.write(`${line[0]}: ${cleanText(String(line[1]))}\n`);
+        this.write('stdout', `${line[0]}: ${cleanText(String(line[1]))}\n`);
       }
     }
   }
@@ -72,11 +89,11 @@ export class Output {
   error(e: AnyGenError): number {
     const code = exitCodeFor(e.kind);
     if (this.mode.json) {
-      this.io.stdout.write(`${JSON.stringify({ success: false, error: e.toJSON() }, null, 2)}\n`);
+      this.write('stdout', `${JSON.stringify({ success: false, error: e.toJSON() }, null, 2)}\n`);
     }
     // Errors always reach stderr, one line (and a hint), never a stack trace.
-    this.io.stderr.write(`Error: ${cleanText(e.message)}\n`);
-    if (e.hint && !this.mode.json) this.io.stderr.write(`${cleanText(e.hint)}\n`);
+    this.write('stderr', `Error: ${cleanText(e.message)}\n`);
+    if (e.hint && !this.mode.json) this.write('stderr', `${cleanText(e.hint)}\n`);
     return code;
   }
 }
