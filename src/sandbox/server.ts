@@ -48,6 +48,12 @@ interface Directives {
   fileUrl?: string;
   fileFaults: Fault[];
   legacy: boolean;
+  /** Hostile answers, for tests of what the client trusts. */
+  echoKey?: boolean;
+  taskUrl?: string;
+  thumbnailUrl?: string;
+  progress?: unknown;
+  numericId?: boolean;
 }
 
 export interface TaskRecord {
@@ -69,6 +75,7 @@ interface MessageRecord {
   status: 'running' | 'completed' | 'failed';
   readsLeft: number;
   fail?: string;
+  echoKey?: boolean;
 }
 
 interface PrepareSession {
@@ -101,7 +108,7 @@ export interface Sandbox {
 export function parseDirectives(text: string): Directives {
   const d: Directives = { faults: [], fileFaults: [], legacy: false };
   for (const m of text.matchAll(
-    /\[(fail|cancelled|reads|faults|file-name|file-url|file-faults|legacy)(?:\s+([^\]]*))?\]/g,
+    /\[(fail|cancelled|reads|faults|file-name|file-url|file-faults|legacy|echo-key|task-url|thumbnail-url|progress|numeric-id)(?:\s+([^\]]*))?\]/g,
   )) {
     const value = (m[2] ?? '').trim();
     switch (m[1]) {
@@ -118,7 +125,8 @@ export function parseDirectives(text: string): Directives {
         d.faults = parseFaults(value);
         break;
       case 'file-name':
-        d.fileName = value;
+        // A JSON string allows what a directive cannot hold plainly: trailing spaces, \u escapes.
+        d.fileName = value.startsWith('"') ? (JSON.parse(value) as string) : value;
         break;
       case 'file-url':
         d.fileUrl = value;
@@ -128,6 +136,22 @@ export function parseDirectives(text: string): Directives {
         break;
       case 'legacy':
         d.legacy = true;
+        break;
+      case 'echo-key':
+        d.echoKey = true;
+        break;
+      case 'task-url':
+        d.taskUrl = value;
+        break;
+      case 'thumbnail-url':
+        d.thumbnailUrl = value;
+        break;
+      case 'progress':
+        // A number when it reads as one (-5, 150), else the text itself ("x").
+        d.progress = value !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+        break;
+      case 'numeric-id':
+        d.numericId = true;
         break;
     }
   }
@@ -170,6 +194,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   let requestCounter = 0;
   let messageCounter = 100;
   let base = '';
+  /** What `[echo-key]` puts into an answer: the key bare and as the header carries it. */
+  const echoed = () => `key ${apiKey} (Bearer ${apiKey})`;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -299,21 +325,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   function taskView(task: TaskRecord): Record<string, unknown> {
     const need = task.directives.reads ?? readsToComplete;
-    const view: Record<string, unknown> = { success: true, task_id: task.id };
+    const d = task.directives;
+    const view: Record<string, unknown> = { success: true, task_id: d.numericId ? Number(task.id) : task.id };
     if (task.reads < need) {
-      view.status = task.reads === 0 ? 'pending' : 'processing';
-      view.progress = Math.min(95, Math.round((task.reads / need) * 100));
+      view.status = `${task.reads === 0 ? 'pending' : 'processing'}${d.echoKey ? ` for ${echoed()}` : ''}`;
+      view.progress = 'progress' in d ? d.progress : Math.min(95, Math.round((task.reads / need) * 100));
       return view;
     }
     if (task.directives.cancelled) return { ...view, status: 'cancelled', progress: 0 };
     if (task.directives.fail) {
-      return { ...view, status: 'failed', progress: 100, error: task.directives.fail };
+      return { ...view, status: 'failed', progress: 100, error: `${d.fail}${d.echoKey ? ` ${echoed()}` : ''}` };
     }
-    const name = task.directives.fileName ?? `${slug(task.prompt)}.png`;
-    const fileUrl = task.directives.fileUrl ?? `${base}/files/${task.id}/image.png`;
-    const thumb = `${base}/files/${task.id}/thumbnail.png`;
+    const name = d.fileName ?? (d.echoKey ? `${slug(task.prompt)}-${apiKey}.png` : `${slug(task.prompt)}.png`);
+    const fileUrl = d.fileUrl ?? `${base}/files/${task.id}/image.png`;
+    const thumb = d.thumbnailUrl ?? `${base}/files/${task.id}/thumbnail.png`;
     const output: Record<string, unknown> = {
-      task_url: `${base}/task/${task.id}`,
+      task_url: d.taskUrl ?? `${base}/task/${task.id}`,
       file_url: fileUrl,
       file_name: name,
       thumbnail_url: thumb,
@@ -487,12 +514,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         .filter((m) => (m as { role: string }).role === 'user')
         .map((m) => textOf((m as { content: unknown }).content));
       const last = userTexts[userTexts.length - 1] ?? '';
-      const fail = parseDirectives(last).fail;
-      if (fail) throw new HttpError(200, 100004005, fail);
+      const lastDirectives = parseDirectives(last);
+      const echo = lastDirectives.echoKey ? ` (${echoed()})` : '';
+      if (lastDirectives.fail) throw new HttpError(200, 100004005, `${lastDirectives.fail}${echo}`);
       const ready = userTexts.length >= prepareTurns || /just create|ready/i.test(last);
-      const reply = ready
-        ? 'Thanks, I have what I need. Here is the plan for your image.'
-        : (QUESTIONS[(userTexts.length - 1) % QUESTIONS.length] as string);
+      const reply =
+        (ready
+          ? 'Thanks, I have what I need. Here is the plan for your image.'
+          : (QUESTIONS[(userTexts.length - 1) % QUESTIONS.length] as string)) + echo;
       const suggested = {
         prompt: userTexts
           .map((t) => t.trim())
@@ -526,7 +555,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
       const fileTokens = checkTokens(body.file_tokens, 'file_tokens');
       if (/\[no-credits\]/.test(body.prompt)) throw new HttpError(200, 100006029, 'not enough credits');
-      const id = `task_${randomBytes(8).toString('hex')}`;
+      const directives = parseDirectives(body.prompt);
+      const id = directives.numericId
+        ? String(randomBytes(6).readUIntBE(0, 6))
+        : `task_${randomBytes(8).toString('hex')}`;
       tasks.set(id, {
         id,
         operation: body.operation,
@@ -535,11 +567,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         fileTokens,
         reads: 0,
         version: 0,
-        directives: parseDirectives(body.prompt),
+        directives,
         body,
       });
       messages.set(id, []);
-      sendJson(res, 200, { success: true, task_id: id, task_url: `${base}/task/${id}` });
+      sendJson(res, 200, {
+        success: true,
+        task_id: directives.numericId ? Number(id) : id,
+        task_url: directives.taskUrl ?? `${base}/task/${id}`,
+      });
       return;
     }
 
@@ -591,6 +627,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         status: 'running',
         readsLeft: directives.reads ?? replyReads,
         ...(directives.fail ? { fail: directives.fail } : {}),
+        ...(directives.echoKey ? { echoKey: true } : {}),
       };
       list.push(user, assistant);
       messages.set(task.id, list);
@@ -617,13 +654,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           m.readsLeft--;
           continue;
         }
+        const echo = m.echoKey ? ` ${echoed()}` : '';
         if (m.fail) {
           m.status = 'failed';
-          m.content = m.fail;
+          m.content = m.fail + echo;
         } else {
           m.status = 'completed';
           task.version++;
-          m.content = `Done: I changed the image as you asked (version ${task.version}).`;
+          m.content = `Done: I changed the image as you asked (version ${task.version}).${echo}`;
         }
       }
       const cursorText = url.searchParams.get('cursor');
