@@ -348,7 +348,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (!task.directives.legacy) {
       output.files = [{ url: fileUrl, name, expires_at: Math.floor(Date.now() / 1000) + 86_400 }];
     }
-    return { ...view, status: 'completed', progress: 100, output };
+    return { ...view, status: 'completed', progress: 'progress' in d ? d.progress : 100, output };
   }
 
   async function serveFile(req: IncomingMessage, res: ServerResponse, taskId: string, which: string): Promise<void> {
