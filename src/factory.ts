@@ -53,6 +53,7 @@ export function createContext(io: IO, out: Output): CommandContext {
   const key = (net: NetworkOptions): ResolvedKey => {
     const resolved = resolveApiKey(net.apiKey, io.env, path);
     if (!resolved) throw missingKeyError();
+    out.hide(resolved.key);
     // The key travels in a header: one that cannot (a stray character from a copy and
     // paste) would fail on every request. Say so now, without printing it.
     if (!canTravelInHeader(resolved.key.replace(/^Bearer /, ''))) {

@@ -3,7 +3,8 @@
  * Usable from code as well as from the CLI; it prints nothing.
  */
 
-import { usageError } from '../errors.js';
+import { AnyGenError, usageError } from '../errors.js';
+import { cleanText } from '../render/output.js';
 import { VERSION } from '../version.js';
 import {
   CreateAnswer,
@@ -15,7 +16,7 @@ import {
   UploadAnswer,
   VerifyAnswer,
 } from './schemas.js';
-import { type CallResult, Transport, type TransportOptions } from './transport.js';
+import { type CallResult, type CallSpec, type RequestLog, Transport, type TransportOptions } from './transport.js';
 
 export { DEFAULT_BASE_URL, OPERATIONS, type Operation, TRACKING_EXTRA } from '../contract.js';
 
@@ -87,12 +88,15 @@ export class AnyGenClient {
   readonly transport: Transport;
 
   constructor(options: ClientOptions) {
+    const onRequest = options.onRequest;
     this.transport = new Transport({
       ...options,
       baseUrl: options.baseUrl ?? DEFAULT_BASE_URL,
       // The CLI passes its User-Agent in from the process edge; used as a library, the
       // client names the Node version itself.
       userAgent: options.userAgent ?? userAgent(process.versions.node),
+      // The request id is a header the server chose: it may carry the key too.
+      ...(onRequest ? { onRequest: (log: RequestLog) => onRequest(this.redactLog(log)) } : {}),
     });
   }
 
@@ -100,9 +104,64 @@ export class AnyGenClient {
     return this.transport.baseUrl;
   }
 
-  /** Server text with this client's key taken out, before it is shown or saved. */
+  /**
+   * Server text with this client's key taken out, before it is shown or saved. A key
+   * broken up by escape sequences or bidi controls (which a terminal does not show, so
+   * it reads whole) is taken out too, with what broke it up.
+   */
   redact(text: string): string {
-    return this.transport.redact(text);
+    const redacted = this.transport.redact(text);
+    const clean = cleanText(redacted);
+    if (clean === redacted) return redacted;
+    const cleanRedacted = this.transport.redact(clean);
+    return cleanRedacted === clean ? redacted : cleanRedacted;
+  }
+
+  /**
+   * Every string of an answer (keys included) with the key taken out: a service that
+   * echoes the key (in a reply, a message, a file name, a URL) cannot get it printed
+   * or saved, by any command, in any output mode.
+   */
+  redactAll<T>(value: T): T {
+    return redactDeep(value, (text) => this.redact(text)) as T;
+  }
+
+  /**
+   * Each call's answer and error, redacted once here rather than at each place that
+   * shows or saves them.
+   */
+  private async call<T>(spec: CallSpec<T>): Promise<CallResult<T>> {
+    let result: CallResult<T>;
+    try {
+      result = await this.transport.call(spec);
+    } catch (err) {
+      throw err instanceof AnyGenError ? this.redactError(err) : err;
+    }
+    return {
+      ...result,
+      data: this.redactAll(result.data),
+      requestId: result.requestId === undefined ? undefined : this.redact(result.requestId),
+    };
+  }
+
+  private redactError(err: AnyGenError): AnyGenError {
+    const message = this.redact(err.message);
+    const hint = err.hint === undefined ? undefined : this.redact(err.hint);
+    const requestId = err.requestId === undefined ? undefined : this.redact(err.requestId);
+    if (message === err.message && hint === err.hint && requestId === err.requestId) return err;
+    return err.with({
+      message,
+      ...(hint !== undefined ? { hint } : {}),
+      ...(requestId !== undefined ? { requestId } : {}),
+    });
+  }
+
+  private redactLog(log: RequestLog): RequestLog {
+    return {
+      ...log,
+      ...(log.requestId !== undefined ? { requestId: this.redact(log.requestId) } : {}),
+      ...(log.error !== undefined ? { error: this.redact(log.error) } : {}),
+    };
   }
 
   /**
@@ -128,7 +187,7 @@ export class AnyGenClient {
     // Loaded here: the multipart code (and node:crypto) is for uploads only.
     const { checkUploadFile, multipartBody } = await import('./upload.js');
     const source = await checkUploadFile(path);
-    return this.transport.call({
+    return this.call({
       endpoint: 'upload',
       method: 'POST',
       path: '/v1/openapi/files/upload',
@@ -149,7 +208,7 @@ export class AnyGenClient {
     if (req.prepareSessionId) json.prepare_session_id = req.prepareSessionId;
     if (req.baseSuggestedTaskParams) json.base_suggested_task_params = req.baseSuggestedTaskParams;
     json.extra = TRACKING_EXTRA;
-    return this.transport.call({
+    return this.call({
       endpoint: 'prepare',
       method: 'POST',
       path: '/v1/openapi/tasks/prepare',
@@ -171,7 +230,7 @@ export class AnyGenClient {
     if (req.exportFormat) json.export_format = req.exportFormat;
     if (req.fileTokens && req.fileTokens.length > 0) json.file_tokens = req.fileTokens;
     json.extra = TRACKING_EXTRA;
-    return this.transport.call({
+    return this.call({
       endpoint: 'create task',
       method: 'POST',
       path: '/v1/openapi/tasks',
@@ -184,7 +243,7 @@ export class AnyGenClient {
   }
 
   async getTask(taskId: string, opts: CallOptions = {}): Promise<CallResult<Task>> {
-    return this.transport.call({
+    return this.call({
       endpoint: 'get task',
       method: 'GET',
       path: `/v1/openapi/tasks/${encodeURIComponent(checkTaskId(taskId))}`,
@@ -205,7 +264,7 @@ export class AnyGenClient {
       json.files = req.fileTokens.map((file_token) => ({ file_token }));
     }
     json.extra = TRACKING_EXTRA;
-    return this.transport.call({
+    return this.call({
       endpoint: 'send message',
       method: 'POST',
       path: `/v1/openapi/tasks/${encodeURIComponent(checkTaskId(taskId))}/messages`,
@@ -222,7 +281,7 @@ export class AnyGenClient {
     req: GetMessagesRequest = {},
     opts: CallOptions = {},
   ): Promise<CallResult<MessagesPage>> {
-    return this.transport.call({
+    return this.call({
       endpoint: 'get messages',
       method: 'GET',
       path: `/v1/openapi/tasks/${encodeURIComponent(checkTaskId(taskId))}/messages`,
@@ -235,7 +294,7 @@ export class AnyGenClient {
   }
 
   async verifyKey(opts: CallOptions = {}): Promise<CallResult<VerifyAnswer>> {
-    return this.transport.call({
+    return this.call({
       endpoint: 'verify key',
       method: 'GET',
       path: '/v1/openapi/key/verify',
@@ -253,4 +312,15 @@ function callOpts(opts: CallOptions): Pick<CallOptions, 'signal' | 'retries' | '
     ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
     ...(opts.timeoutCapMs !== undefined ? { timeoutCapMs: opts.timeoutCapMs } : {}),
   };
+}
+
+/** A parsed JSON value with `redact` applied to every string and every key. */
+function redactDeep(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, redact));
+  if (value !== null && typeof value === 'object') {
+    // fromEntries defines own properties: a "__proto__" key stays a plain key.
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactDeep(v, redact)]));
+  }
+  return value;
 }

@@ -14,6 +14,7 @@ import { basename, extname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AnyGenError, usageError } from '../errors.js';
+import { BIDI_CONTROLS } from '../render/output.js';
 import { trackTemp, untrackTemp } from '../store/cleanup.js';
 import { type AddressGuard, send } from './http.js';
 
@@ -137,14 +138,18 @@ const UNTRUSTED_HOST: AddressGuard = {
 };
 
 const UNSAFE_NAME = /[\u0000-\u001f\u007f-\u009f/\\:*?"<>|]/g;
+/** Names Windows opens as devices, whatever the case and whatever extension follows. */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[1-9\u00b9\u00b2\u00b3]|lpt[1-9\u00b9\u00b2\u00b3])\s*(\.|$)/i;
 
-/** A name that can only ever be a plain file inside the output folder. */
+/**
+ * A name that can only ever be a plain file inside the output folder, on any system:
+ * no path, no control or bidirectional characters (`invoice\u202Egnp.exe` would read as
+ * `invoiceexe.png`), no device name, no trailing dot or space (Windows drops them),
+ * and short enough for every file system.
+ */
 export function safeFileName(name: string | null | undefined, fallback: string): string {
   let base = (name ?? '').split(/[/\\]/).pop() ?? '';
-  base = base
-    .replace(UNSAFE_NAME, '_')
-    .replace(/^[.\s]+/, '')
-    .trim();
+  base = trimEnds(base.replace(BIDI_CONTROLS, '').replace(UNSAFE_NAME, '_'));
   // File systems limit names to 255 bytes, and the temporary name adds ~20: cut by bytes,
   // on a character boundary, keeping the extension.
   if (Buffer.byteLength(base) > MAX_NAME_BYTES) {
@@ -153,10 +158,16 @@ export function safeFileName(name: string | null | undefined, fallback: string):
       .slice(0, MAX_NAME_BYTES)
       .join('');
     while (Buffer.byteLength(stem + ext) > MAX_NAME_BYTES) stem = Array.from(stem).slice(0, -1).join('');
-    base = stem + ext;
+    base = trimEnds(stem) ? trimEnds(stem) + ext : '';
   }
   if (!base || /^\.+$/.test(base)) return fallback;
+  if (WINDOWS_DEVICE.test(base)) return `_${base}`;
   return base;
+}
+
+/** No leading dots (hidden files) or spaces, no trailing dots or spaces. */
+function trimEnds(name: string): string {
+  return name.replace(/^[.\s]+/, '').replace(/[.\s]+$/, '');
 }
 
 export interface DownloadOptions {

@@ -16,6 +16,36 @@ function memo<T>(make: () => T): () => T {
   };
 }
 
+/**
+ * An id the contract gives as a string: a number is taken as its text (JSON services
+ * drift between the two), so the id of a paid-for task is never rejected over its type.
+ */
+const id = (minLength = 1) =>
+  z.pipe(
+    z.union([z.string().check(z.minLength(minLength)), z.number()]),
+    z.transform((v) => String(v)),
+  );
+
+/**
+ * Progress in percent: anything that is not a number from 0 to 100 (a string, -5, 150)
+ * is no progress at all, rather than a percentage nobody can believe.
+ */
+const percent = () =>
+  z.pipe(
+    z.optional(z.unknown()),
+    z.transform((v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 100 ? v : null)),
+  );
+
+/**
+ * Text that only decorates an answer (a page or thumbnail URL, a file name): anything
+ * that is not a string is taken as absent, so that it never costs the task id with it.
+ */
+const decoration = () =>
+  z.pipe(
+    z.optional(z.unknown()),
+    z.transform((v) => (typeof v === 'string' ? v : null)),
+  );
+
 const failure = () => ({
   success: z.optional(z.boolean()),
   error: z.optional(z.unknown()),
@@ -25,7 +55,7 @@ const failure = () => ({
 export const UploadAnswer = memo(() =>
   z.looseObject({
     ...failure(),
-    file_token: z.string().check(z.minLength(1)),
+    file_token: id(),
     filename: z.optional(z.string()),
     file_size: z.optional(z.number()),
   }),
@@ -44,7 +74,7 @@ export type PrepareMessage = z.infer<ReturnType<typeof PrepareMessage>>;
 export const SuggestedTaskParams = memo(() =>
   z.looseObject({
     prompt: z.optional(z.string()),
-    file_tokens: z.optional(z.array(z.string())),
+    file_tokens: z.optional(z.array(id())),
   }),
 );
 export type SuggestedTaskParams = z.infer<ReturnType<typeof SuggestedTaskParams>>;
@@ -55,7 +85,7 @@ export const PrepareAnswer = memo(() =>
     reply: z.optional(z.nullable(z.string())),
     status: z.string(),
     messages: z.optional(z.array(PrepareMessage())),
-    prepare_session_id: z.optional(z.nullable(z.string())),
+    prepare_session_id: z.optional(z.nullable(id())),
     suggested_task_params: z.optional(z.nullable(SuggestedTaskParams())),
   }),
 );
@@ -64,8 +94,8 @@ export type PrepareAnswer = z.infer<ReturnType<typeof PrepareAnswer>>;
 export const CreateAnswer = memo(() =>
   z.looseObject({
     ...failure(),
-    task_id: z.string().check(z.minLength(1)),
-    task_url: z.optional(z.nullable(z.string())),
+    task_id: id(),
+    task_url: decoration(),
   }),
 );
 export type CreateAnswer = z.infer<ReturnType<typeof CreateAnswer>>;
@@ -73,7 +103,7 @@ export type CreateAnswer = z.infer<ReturnType<typeof CreateAnswer>>;
 export const OutputFile = memo(() =>
   z.looseObject({
     url: z.string(),
-    name: z.optional(z.nullable(z.string())),
+    name: decoration(),
     expires_at: z.optional(z.unknown()),
   }),
 );
@@ -81,10 +111,10 @@ export type OutputFile = z.infer<ReturnType<typeof OutputFile>>;
 
 export const TaskOutput = memo(() =>
   z.looseObject({
-    task_url: z.optional(z.nullable(z.string())),
-    file_url: z.optional(z.nullable(z.string())),
-    file_name: z.optional(z.nullable(z.string())),
-    thumbnail_url: z.optional(z.nullable(z.string())),
+    task_url: decoration(),
+    file_url: decoration(),
+    file_name: decoration(),
+    thumbnail_url: decoration(),
     files: z.optional(z.nullable(z.array(OutputFile()))),
   }),
 );
@@ -93,9 +123,9 @@ export type TaskOutput = z.infer<ReturnType<typeof TaskOutput>>;
 export const Task = memo(() =>
   z.looseObject({
     ...failure(),
-    task_id: z.string(),
+    task_id: id(0),
     status: z.string(),
-    progress: z.optional(z.nullable(z.number())),
+    progress: percent(),
     output: z.optional(z.nullable(TaskOutput())),
   }),
 );

@@ -102,7 +102,7 @@ export async function createTask(ctx: CommandContext, opts: CreateOptions, p: Pl
   return {
     client,
     taskId: data.task_id,
-    taskUrl: taskUrl(client, data.task_id, data.task_url),
+    taskUrl: taskUrl(client, data.task_id, data.task_url, (text) => ctx.out.info(text)),
     requestId: requestId ?? null,
   };
 }
@@ -120,7 +120,7 @@ export async function finish(ctx: CommandContext, created: Created, times: WaitT
   try {
     const task = await waitForTask(ctx, created.client, created.taskId, times, output);
     const downloads = output ? await downloadAll(ctx, created.client, taskFiles(task), output) : [];
-    return taskResult(created.client, task, downloads);
+    return taskResult(created.client, task, downloads, (text) => ctx.out.info(text));
   } catch (err) {
     const e = unexpectedError(err);
     // A wait that gave up already says how to resume; everything else learns it here.

@@ -18,9 +18,39 @@ import { waitUntil } from '../wait.js';
 
 export type { FileToFetch };
 
-/** The task's page: the URL the service gave, else the one every task has under the base URL. */
-export function taskUrl(client: AnyGenClient, taskId: string, reported?: string | null): string {
-  return reported || `${client.baseUrl.origin}/task/${taskId}`;
+/** Says something the user should know (a replaced or hidden URL) on stderr, in human mode. */
+export type Warn = (text: string) => void;
+
+/**
+ * A URL that may be handed to the user to open: http or https. Anything else the
+ * service sends (`javascript:`, `file:`, `data:`, not a URL at all) is not a link.
+ */
+export function webUrl(raw: string | null | undefined): string | null {
+  if (!raw) return null;
+  try {
+    const { protocol } = new URL(raw);
+    return protocol === 'https:' || protocol === 'http:' ? raw : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `javascript`, or `not a URL`: what a refused URL was, without repeating it. */
+function kindOf(raw: string): string {
+  const scheme = /^\s*([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1];
+  return scheme ? `a ${scheme.toLowerCase()}: URL` : 'not a URL';
+}
+
+/**
+ * The task's page: the URL the service gave if it is http(s), else the one every task
+ * has under the base URL. The task id is kept either way: the task was paid for.
+ */
+export function taskUrl(client: AnyGenClient, taskId: string, reported?: string | null, warn?: Warn): string {
+  const derived = `${client.baseUrl.origin}/task/${encodeURIComponent(taskId)}`;
+  if (!reported) return derived;
+  if (webUrl(reported)) return reported;
+  warn?.(`Warning: the service gave task ${taskId} a page that is ${kindOf(reported)}; showing ${derived} instead`);
+  return derived;
 }
 
 /** The command that picks a wait up again. */
@@ -159,18 +189,33 @@ export async function downloadAll(
 
 /** Render a task (and what was downloaded of it): the result of poll, download, thumbnail and run. */
 export async function printTask(ctx: CommandContext, client: AnyGenClient, task: Task, downloads: Downloaded[]) {
-  const result = taskResult(client, task, downloads);
+  const result = taskResult(client, task, downloads, (text) => ctx.out.info(text));
   await ctx.out.result('task', result, humanTask(result));
 }
 
-export function taskResult(client: AnyGenClient, task: Task, downloads: Downloaded[]): TaskResult {
+/**
+ * A task as the result documents it. Only http(s) links are handed on: a thumbnail or
+ * file URL of another kind is left out, with a warning (the download refuses it too).
+ */
+export function taskResult(client: AnyGenClient, task: Task, downloads: Downloaded[], warn?: Warn): TaskResult {
+  const thumbnail = task.output?.thumbnail_url;
+  if (thumbnail && !webUrl(thumbnail)) {
+    warn?.(`Warning: the thumbnail of task ${task.task_id} is ${kindOf(thumbnail)}; it is not shown`);
+  }
+  const files = taskFiles(task).filter((f) => {
+    if (webUrl(f.url)) return true;
+    warn?.(
+      `Warning: file ${f.name ?? '(unnamed)'} of task ${task.task_id} is ${kindOf(f.url)}; it is not shown and cannot be downloaded`,
+    );
+    return false;
+  });
   return {
     task_id: task.task_id,
     status: task.status,
     progress: task.progress ?? null,
-    task_url: taskUrl(client, task.task_id, task.output?.task_url),
-    thumbnail_url: task.output?.thumbnail_url ?? null,
-    files: taskFiles(task),
+    task_url: taskUrl(client, task.task_id, task.output?.task_url, warn),
+    thumbnail_url: webUrl(thumbnail),
+    files,
     downloads,
   };
 }

@@ -20,9 +20,15 @@ export interface OutputMode {
 const ESCAPES =
   /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-_]|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
-/** Text from the network, made safe to print: no escape sequences, no control characters. */
+/**
+ * Bidirectional embeddings, overrides, isolates and marks: invisible, they reorder what
+ * follows (`invoice\u202Egnp.exe` reads as `invoiceexe.png`).
+ */
+export const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+
+/** Text from the network, made safe to print: no escape sequences, control or bidirectional characters. */
 export function cleanText(text: string): string {
-  return text.replace(ESCAPES, '');
+  return text.replace(ESCAPES, '').replace(BIDI_CONTROLS, '');
 }
 
 /** A line of the human rendering of a result: a label and its value, or free text. */
@@ -33,6 +39,7 @@ export class Output {
   readonly mode: OutputMode;
   /** When the command started: what --progress json counts elapsed seconds from. */
   readonly startedAt: number;
+  private readonly secrets: string[] = [];
 
   constructor(io: IO, mode: OutputMode) {
     this.io = io;
@@ -40,10 +47,26 @@ export class Output {
     this.startedAt = io.now();
   }
 
+  /**
+   * Never print this (the key). The client already takes it out of answers; this is
+   * the last guard, and the one that sees text after cleanText, where a key split by
+   * escape sequences or bidi controls has come together again.
+   */
+  hide(secret: string): void {
+    const raw = secret.replace(/^Bearer /, '');
+    if (raw.length >= 4 && !this.secrets.includes(raw)) this.secrets.push(raw);
+  }
+
+  private write(to: 'stdout' | 'stderr', text: string): void {
+    let safe = text;
+    for (const secret of this.secrets) safe = safe.split(secret).join('sk-***');
+    this.io[to].write(safe);
+  }
+
   /** Side information for people: stderr, silent under --json and --quiet. */
   info(text: string): void {
     if (this.mode.json || this.mode.quiet) return;
-    this.io.stderr.write(`${cleanText(text)}\n`);
+    this.write('stderr', `${cleanText(text)}\n`);
   }
 
   /**
@@ -52,13 +75,13 @@ export class Output {
    */
   warn(text: string): void {
     if (this.mode.quiet) return;
-    this.io.stderr.write(`${cleanText(text)}\n`);
+    this.write('stderr', `${cleanText(text)}\n`);
   }
 
   /** Request lines under --verbose (stderr, even with --json: it was asked for). */
   debug(text: string): void {
     if (!this.mode.verbose) return;
-    this.io.stderr.write(`${cleanText(text)}\n`);
+    this.write('stderr', `${cleanText(text)}\n`);
   }
 
   /** The result: one JSON document shaped by its schema, or labelled lines. */
@@ -66,14 +89,14 @@ export class Output {
     if (this.mode.json) {
       const { RESULT_SCHEMAS } = await import('./results.js');
       const checked = RESULT_SCHEMAS[kind].parse(data) as Record<string, unknown>;
-      this.io.stdout.write(`${JSON.stringify({ success: true, ...checked }, null, 2)}\n`);
+      this.write('stdout', `${JSON.stringify({ success: true, ...checked }, null, 2)}\n`);
       return;
     }
     for (const line of human) {
       if (typeof line === 'string') {
-        this.io.stdout.write(`${cleanText(line)}\n`);
+        this.write('stdout', `${cleanText(line)}\n`);
       } else if (line[1] !== undefined && line[1] !== null && line[1] !== '') {
-        this.io.stdout.write(`${line[0]}: ${cleanText(String(line[1]))}\n`);
+        this.write('stdout', `${line[0]}: ${cleanText(String(line[1]))}\n`);
       }
     }
   }
@@ -81,16 +104,16 @@ export class Output {
   error(e: AnyGenError): number {
     const code = exitCodeFor(e.kind);
     if (this.mode.json) {
-      this.io.stdout.write(`${JSON.stringify({ success: false, error: e.toJSON() }, null, 2)}\n`);
+      this.write('stdout', `${JSON.stringify({ success: false, error: e.toJSON() }, null, 2)}\n`);
     }
     // Under --progress json stderr is a stream of JSON lines: the error is one more.
     if (this.mode.progress === 'json') {
-      this.io.stderr.write(`${JSON.stringify({ event: 'error', ...e.toJSON() })}\n`);
+      this.write('stderr', `${JSON.stringify({ event: 'error', ...e.toJSON() })}\n`);
       return code;
     }
     // Errors always reach stderr, one line (and a hint), never a stack trace.
-    this.io.stderr.write(`Error: ${cleanText(e.message)}\n`);
-    if (e.hint && !this.mode.json) this.io.stderr.write(`${cleanText(e.hint)}\n`);
+    this.write('stderr', `Error: ${cleanText(e.message)}\n`);
+    if (e.hint && !this.mode.json) this.write('stderr', `${cleanText(e.hint)}\n`);
     return code;
   }
 }

@@ -12,6 +12,11 @@
  *   [file-faults SPEC]   faults for downloads of this task's files
  *   [legacy]             the task answers in the old shape, without `output.files`
  *   [no-credits]         the create is refused for want of credits
+ *   [echo-key]           answers carry the key back (statuses, replies, errors, file names)
+ *   [task-url URL]       the task's page address, as the service would report it
+ *   [thumbnail-url URL]  the thumbnail's address
+ *   [progress N]         the progress reported (a number, or any text)
+ *   [numeric-id]         the task id arrives as a JSON number
  */
 import { type Fault, parseFaults } from './faults.js';
 
@@ -24,9 +29,16 @@ export interface Directives {
   fileUrl?: string;
   fileFaults: Fault[];
   legacy: boolean;
+  /** Hostile answers, for tests of what the client trusts. */
+  echoKey?: boolean;
+  taskUrl?: string;
+  thumbnailUrl?: string;
+  progress?: unknown;
+  numericId?: boolean;
 }
 
-const DIRECTIVE = /\[(fail|cancelled|reads|faults|file-name|file-url|file-faults|legacy)(?:\s+([^\]]*))?\]/g;
+const DIRECTIVE =
+  /\[(fail|cancelled|reads|faults|file-name|file-url|file-faults|legacy|echo-key|task-url|thumbnail-url|progress|numeric-id)(?:\s+([^\]]*))?\]/g;
 
 /** Throws when a `[faults …]` or `[file-faults …]` spec does not parse. */
 export function parseDirectives(text: string): Directives {
@@ -47,7 +59,8 @@ export function parseDirectives(text: string): Directives {
         d.faults = parseFaults(value);
         break;
       case 'file-name':
-        d.fileName = value;
+        // A JSON string allows what a directive cannot hold plainly: trailing spaces, \u escapes.
+        d.fileName = value.startsWith('"') ? (JSON.parse(value) as string) : value;
         break;
       case 'file-url':
         d.fileUrl = value;
@@ -58,9 +71,20 @@ export function parseDirectives(text: string): Directives {
       case 'legacy':
         d.legacy = true;
         break;
+      default:
+        hostile(d, m[1] as string, value);
     }
   }
   return d;
+}
+
+function hostile(d: Directives, word: string, value: string): void {
+  if (word === 'echo-key') d.echoKey = true;
+  else if (word === 'task-url') d.taskUrl = value;
+  else if (word === 'thumbnail-url') d.thumbnailUrl = value;
+  // A number when it reads as one (-5, 150), else the text itself ("x").
+  else if (word === 'progress') d.progress = value !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  else if (word === 'numeric-id') d.numericId = true;
 }
 
 /**

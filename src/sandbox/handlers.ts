@@ -139,12 +139,14 @@ export async function prepare(call: Call): Promise<void> {
     .filter((m) => (m as { role: string }).role === 'user')
     .map((m) => textOf((m as { content: unknown }).content));
   const last = userTexts[userTexts.length - 1] ?? '';
-  const fail = parseDirectives(last).fail;
-  if (fail) throw new HttpError(200, 100004005, fail);
+  const lastDirectives = parseDirectives(last);
+  const echo = lastDirectives.echoKey ? ` (${state.echoed()})` : '';
+  if (lastDirectives.fail) throw new HttpError(200, 100004005, `${lastDirectives.fail}${echo}`);
   const ready = userTexts.length >= state.prepareTurns || saysReady(last);
-  const reply = ready
-    ? 'Thanks, I have what I need. Here is the plan for your image.'
-    : (QUESTIONS[(userTexts.length - 1) % QUESTIONS.length] as string);
+  const reply =
+    (ready
+      ? 'Thanks, I have what I need. Here is the plan for your image.'
+      : (QUESTIONS[(userTexts.length - 1) % QUESTIONS.length] as string)) + echo;
   const suggested = {
     prompt: userTexts
       .map((t) => t.trim())
@@ -175,7 +177,8 @@ export async function create(call: Call): Promise<void> {
   }
   const fileTokens = state.checkTokens(body.file_tokens, 'file_tokens');
   if (asksNoCredits(body.prompt)) throw new HttpError(200, 100006029, 'not enough credits');
-  const id = `task_${randomBytes(8).toString('hex')}`;
+  const directives = parseDirectives(body.prompt);
+  const id = directives.numericId ? String(randomBytes(6).readUIntBE(0, 6)) : `task_${randomBytes(8).toString('hex')}`;
   state.tasks.set(id, {
     id,
     operation: body.operation,
@@ -185,11 +188,15 @@ export async function create(call: Call): Promise<void> {
     reads: 0,
     version: 0,
     picture: pictureFromPrompt(body.prompt),
-    directives: parseDirectives(body.prompt),
+    directives,
     body,
   });
   state.messages.set(id, []);
-  sendJson(res, 200, { success: true, task_id: id, task_url: `${state.base}/task/${id}` });
+  sendJson(res, 200, {
+    success: true,
+    task_id: directives.numericId ? Number(id) : id,
+    task_url: directives.taskUrl ?? `${state.base}/task/${id}`,
+  });
 }
 
 export function verify(call: Call): void {
@@ -235,6 +242,7 @@ export async function sendMessage(call: Call): Promise<void> {
     readsLeft: directives.reads ?? state.replyReads,
     change: body.content,
     ...(directives.fail ? { fail: directives.fail } : {}),
+    ...(directives.echoKey ? { echoKey: true } : {}),
   };
   list.push(user, assistant);
   state.messages.set(record.id, list);

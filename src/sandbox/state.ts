@@ -60,6 +60,7 @@ export interface MessageRecord {
   fail?: string;
   /** On an assistant reply: the user's request it answers, which shapes the next picture. */
   change?: string;
+  echoKey?: boolean;
 }
 
 export interface PrepareSession {
@@ -155,31 +156,36 @@ export class SandboxState {
   }
 
   /** The task as a read of it answers now (the read itself is counted by the caller). */
+  /** What `[echo-key]` puts into an answer: the key bare and as the header carries it. */
+  echoed(): string {
+    return `key ${this.apiKey} (Bearer ${this.apiKey})`;
+  }
+
   taskView(task: TaskRecord): Record<string, unknown> {
-    const need = task.directives.reads ?? this.readsToComplete;
-    const view: Record<string, unknown> = { success: true, task_id: task.id };
+    const d = task.directives;
+    const need = d.reads ?? this.readsToComplete;
+    const view: Record<string, unknown> = { success: true, task_id: d.numericId ? Number(task.id) : task.id };
     if (task.reads < need) {
-      view.status = task.reads === 0 ? 'pending' : 'processing';
-      view.progress = Math.min(95, Math.round((task.reads / need) * 100));
+      view.status = `${task.reads === 0 ? 'pending' : 'processing'}${d.echoKey ? ` for ${this.echoed()}` : ''}`;
+      view.progress = 'progress' in d ? d.progress : Math.min(95, Math.round((task.reads / need) * 100));
       return view;
     }
-    if (task.directives.cancelled) return { ...view, status: 'cancelled', progress: 0 };
-    if (task.directives.fail) {
-      return { ...view, status: 'failed', progress: 100, error: task.directives.fail };
+    if (d.cancelled) return { ...view, status: 'cancelled', progress: 0 };
+    if (d.fail) {
+      return { ...view, status: 'failed', progress: 100, error: `${d.fail}${d.echoKey ? ` ${this.echoed()}` : ''}` };
     }
-    const name = task.directives.fileName ?? `${slug(task.prompt)}.png`;
-    const fileUrl = task.directives.fileUrl ?? `${this.base}/files/${task.id}/image.png`;
-    const thumb = `${this.base}/files/${task.id}/thumbnail.png`;
+    const name = d.fileName ?? (d.echoKey ? `${slug(task.prompt)}-${this.apiKey}.png` : `${slug(task.prompt)}.png`);
+    const fileUrl = d.fileUrl ?? `${this.base}/files/${task.id}/image.png`;
     const output: Record<string, unknown> = {
-      task_url: `${this.base}/task/${task.id}`,
+      task_url: d.taskUrl ?? `${this.base}/task/${task.id}`,
       file_url: fileUrl,
       file_name: name,
-      thumbnail_url: thumb,
+      thumbnail_url: d.thumbnailUrl ?? `${this.base}/files/${task.id}/thumbnail.png`,
     };
-    if (!task.directives.legacy) {
+    if (!d.legacy) {
       output.files = [{ url: fileUrl, name, expires_at: Math.floor(Date.now() / 1000) + 86_400 }];
     }
-    return { ...view, status: 'completed', progress: 100, output };
+    return { ...view, status: 'completed', progress: 'progress' in d ? d.progress : 100, output };
   }
 
   /** A read of a task's messages moves each running reply on: one read closer, or finished. */
@@ -191,14 +197,15 @@ export class SandboxState {
         m.readsLeft--;
         continue;
       }
+      const echo = m.echoKey ? ` ${this.echoed()}` : '';
       if (m.fail) {
         m.status = 'failed';
-        m.content = m.fail;
+        m.content = m.fail + echo;
       } else {
         m.status = 'completed';
         task.version++;
         task.picture = revisePicture(task.picture, m.change ?? '');
-        m.content = `Done: I changed the image as you asked (version ${task.version}).`;
+        m.content = `Done: I changed the image as you asked (version ${task.version}).${echo}`;
       }
     }
     return list;
