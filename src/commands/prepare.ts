@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import type { PrepareMessage } from '../client/schemas.js';
 import { AnyGenError, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
+import { cliCommand } from '../render/format.js';
 import type { HumanLine } from '../render/output.js';
 import type { PrepareResult } from '../render/results.js';
 import { type Conversation, loadConversation, samePath, saveConversation } from '../store/conversation.js';
@@ -104,7 +105,7 @@ export async function run(ctx: CommandContext, opts: PrepareOptions) {
     lines.push(['Prompt', suggested.prompt ?? '']);
     if (suggested.file_tokens?.length) lines.push(['File Tokens', suggested.file_tokens.join(', ')]);
   } else if (opts.save !== undefined) {
-    ctx.out.info(`Continue with: npx anygen-image prepare --input ${opts.save} --message "…" --save ${opts.save}`);
+    ctx.out.info(`Continue with: ${cliCommand('prepare', '--input', opts.save, '--message', '…', '--save', opts.save)}`);
   }
   await ctx.out.result('prepare', result, lines);
 }
