@@ -74,7 +74,10 @@ const COMMANDS: readonly CommandSpec[] = [
     options: [],
     load: () => import('./commands/config.js'),
     fn: 'set',
-    examples: ['anygen-image config set default_language en-US', 'printf %s "$KEY" | anygen-image config set api_key -'],
+    examples: [
+      'anygen-image config set default_language en-US',
+      'printf %s "$KEY" | anygen-image config set api_key -',
+    ],
   },
   {
     name: 'config get',
@@ -137,7 +140,10 @@ const COMMANDS: readonly CommandSpec[] = [
       ['--output <dir>', 'with --wait: download the results into this folder'],
     ],
     load: () => import('./commands/create.js'),
-    examples: ['anygen-image create -p "A blue poster"', 'anygen-image create -p "A blue poster" --wait --output ./images'],
+    examples: [
+      'anygen-image create -p "A blue poster"',
+      'anygen-image create -p "A blue poster" --wait --output ./images',
+    ],
     textFlag: '--prompt',
   },
   {
@@ -199,7 +205,10 @@ const COMMANDS: readonly CommandSpec[] = [
       ['--since-id <id>', 'with --wait: the message id from send-message'],
     ],
     load: () => import('./commands/get-messages.js'),
-    examples: ['anygen-image get-messages --task-id task_xxx', 'anygen-image get-messages --task-id task_xxx --wait --since-id 123'],
+    examples: [
+      'anygen-image get-messages --task-id task_xxx',
+      'anygen-image get-messages --task-id task_xxx --wait --since-id 123',
+    ],
     textFlag: '--task-id',
   },
   {

@@ -128,7 +128,8 @@ function explain(err: AnyGenError, command: string, facts: RunFacts, path: strin
   if (err.kind === 'usage' && !err.hint && /^-{1,2}\w/.test(err.message)) return err.withHint(helpHint(command));
   // The service refused the key: say which key that was. (No key, or one that cannot be
   // sent, was never sent, and says so itself.)
-  if (err.kind === 'auth' && err.sent && facts.key) return err.with({ hint: refusedKeyHint(err.hint, facts.key, path, command) });
+  if (err.kind === 'auth' && err.sent && facts.key)
+    return err.with({ hint: refusedKeyHint(err.hint, facts.key, path, command) });
   return err;
 }
 
@@ -148,6 +149,7 @@ export function usageFailure(
   failure: { message: string; command: string; textFlag?: string; strayWords?: readonly string[] },
 ): number {
   const hints = [helpHint(failure.command)];
-  if (failure.textFlag && failure.strayWords?.length) hints.unshift(strayWordsHint(failure.textFlag, failure.strayWords));
+  if (failure.textFlag && failure.strayWords?.length)
+    hints.unshift(strayWordsHint(failure.textFlag, failure.strayWords));
   return new Output(io, mode).error(usageError(failure.message, hints.join('\n')));
 }
