@@ -35,7 +35,11 @@ describe('a wait whose first read cannot connect', () => {
       const r = await runCli(argv, { env });
       const line = assertCleanError(r, 4);
       assert.equal(line, `Error: Cannot reach AnyGen at ${url}: connection refused (ECONNREFUSED); stopped waiting`);
-      assert.match(r.stderr, /Check ANYGEN_BASE_URL and your network\.\n(Task URL: .*\n)?Resume with: npx anygen-image /, argv[0]);
+      assert.match(
+        r.stderr,
+        /Check ANYGEN_BASE_URL and your network\.\n(Task URL: .*\n)?Resume with: npx anygen-image /,
+        argv[0],
+      );
       assert.deepEqual(r.sleeps, [], `${argv[0]} did not wait before giving up`);
     }
     // From the binary, with the real clock: well inside one 3-second interval.
