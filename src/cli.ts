@@ -15,7 +15,12 @@ declare const __ANYGEN_VERSION__: string | undefined;
 const OK = 0;
 const USAGE = 2;
 
-/** `[flags, description]`, `[flags, description, default]`, or repeatable with `'repeat'`. */
+/**
+ * `[flags, description]`, `[flags, description, default]`, or repeatable with `'repeat'`.
+ * Defaults are written one way everywhere, `(default: 1200)`: a default given here is
+ * shown so by commander; one a command applies itself is written so in its description.
+ * A flag the command cannot run without says `(required)`.
+ */
 type OptionSpec = readonly [flags: string, description: string, extra?: string | 'repeat'];
 
 /** What a command's module exports: one function taking the context and the options. */
@@ -31,25 +36,32 @@ interface CommandSpec {
   load: () => Promise<Record<string, unknown>>;
   /** The module's function; `run` unless said. */
   fn?: string;
+  /** One or two command lines shown under `Examples:` in its --help. */
+  examples?: readonly string[];
+  /** The flag a stray word most likely meant: `run "A cat"` → `--prompt "A cat"`. */
+  textFlag?: string;
 }
 
 const REPEAT = 'repeat';
+
+/** Commands that only group others (`config set`, `config get`, …). */
+const GROUPS: Record<string, string> = { config: 'show or change the config file: set, get, delete, path' };
 
 const NETWORK: readonly OptionSpec[] = [
   ['-k, --api-key <key>', 'AnyGen API key (sk-…); also ANYGEN_API_KEY or the config file'],
   ['-H, --header <header>', "extra HTTP header 'Name: value' for API requests", REPEAT],
 ];
 const WAITING: readonly OptionSpec[] = [
-  ['--timeout <seconds>', 'give up waiting after this long (default 1200)'],
-  ['--interval <seconds>', 'seconds between status checks, at least 1 (default 3)'],
+  ['--timeout <seconds>', 'give up waiting after this long (default: 1200)'],
+  ['--interval <seconds>', 'seconds between status checks, at least 1 (default: 3)'],
 ];
-const TASK_ID: OptionSpec = ['--task-id <id>', 'the task id from create'];
+const TASK_ID: OptionSpec = ['--task-id <id>', 'the task id from create (required)'];
 const FILE_TOKENS: OptionSpec = ['--file-token <token>', 'a file token from upload', REPEAT];
 const CREATING: readonly OptionSpec[] = [
   ...NETWORK,
   ...WAITING,
-  ['-o, --operation <operation>', 'operation; ai_designer (or ai-designer) for images', 'ai_designer'],
-  ['-p, --prompt <text>', 'what to generate'],
+  ['-o, --operation <operation>', 'the kind of task; ai_designer (or ai-designer) for images', 'ai_designer'],
+  ['-p, --prompt <text>', 'what to generate (required)'],
   FILE_TOKENS,
   ['-l, --language <language>', 'zh-CN or en-US (default: default_language from the config)'],
   ['-f, --export-format <format>', 'export format, for operations that have one'],
@@ -59,10 +71,14 @@ const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'config set',
     args: '<key> <value>',
-    description: 'set api_key, default_language or suite_recommended',
+    description: 'set api_key (- reads it from standard input), default_language or suite_recommended',
     options: [],
     load: () => import('./commands/config.js'),
     fn: 'set',
+    examples: [
+      'anygen-image config set default_language en-US',
+      'printf %s "$KEY" | anygen-image config set api_key -',
+    ],
   },
   {
     name: 'config get',
@@ -71,6 +87,7 @@ const COMMANDS: readonly CommandSpec[] = [
     options: [],
     load: () => import('./commands/config.js'),
     fn: 'get',
+    examples: ['anygen-image config get', 'anygen-image config get api_key'],
   },
   {
     name: 'config delete',
@@ -79,6 +96,7 @@ const COMMANDS: readonly CommandSpec[] = [
     options: [],
     load: () => import('./commands/config.js'),
     fn: 'remove',
+    examples: ['anygen-image config delete default_language'],
   },
   {
     name: 'config path',
@@ -86,12 +104,15 @@ const COMMANDS: readonly CommandSpec[] = [
     options: [],
     load: () => import('./commands/config.js'),
     fn: 'path',
+    examples: ['anygen-image config path'],
   },
   {
     name: 'upload',
     description: 'upload a reference file and print its file token',
-    options: [...NETWORK, ['--file <path>', 'the file to upload (at most 50 MB)']],
+    options: [...NETWORK, ['--file <path>', 'the file to upload, at most 50 MB (required)']],
     load: () => import('./commands/upload.js'),
+    examples: ['anygen-image upload --file ./reference.png'],
+    textFlag: '--file',
   },
   {
     name: 'prepare',
@@ -105,6 +126,11 @@ const COMMANDS: readonly CommandSpec[] = [
       ['--stdin', 'read the message from standard input'],
     ],
     load: () => import('./commands/prepare.js'),
+    examples: [
+      'anygen-image prepare -m "I need a poster for a jazz night" --save ./conversation.json',
+      'anygen-image prepare --input ./conversation.json -m "A4, dark blue" --save ./conversation.json',
+    ],
+    textFlag: '--message',
   },
   {
     name: 'create',
@@ -115,30 +141,43 @@ const COMMANDS: readonly CommandSpec[] = [
       ['--output <dir>', 'with --wait: download the results into this folder'],
     ],
     load: () => import('./commands/create.js'),
+    examples: [
+      'anygen-image create -p "A blue poster"',
+      'anygen-image create -p "A blue poster" --wait --output ./images',
+    ],
+    textFlag: '--prompt',
   },
   {
     name: 'run',
     description: 'create a task, wait for it and download the results',
     options: [...CREATING, ['--output <dir>', 'download the results into this folder']],
     load: () => import('./commands/run.js'),
+    examples: ['anygen-image run -p "A cat illustration" --output ./images'],
+    textFlag: '--prompt',
   },
   {
     name: 'poll',
     description: 'wait for a task to finish (blocks up to 20 minutes)',
     options: [...NETWORK, ...WAITING, TASK_ID, ['--output <dir>', 'download the results into this folder']],
     load: () => import('./commands/poll.js'),
+    examples: ['anygen-image poll --task-id task_xxx --output ./images'],
+    textFlag: '--task-id',
   },
   {
     name: 'download',
     description: "download a finished task's files",
-    options: [...NETWORK, TASK_ID, ['--output <dir>', 'the folder to download into']],
+    options: [...NETWORK, TASK_ID, ['--output <dir>', 'the folder to download into (required)']],
     load: () => import('./commands/download.js'),
+    examples: ['anygen-image download --task-id task_xxx --output ./images'],
+    textFlag: '--task-id',
   },
   {
     name: 'thumbnail',
     description: "download a finished task's thumbnail",
-    options: [...NETWORK, TASK_ID, ['--output <dir>', 'the folder to download into']],
+    options: [...NETWORK, TASK_ID, ['--output <dir>', 'the folder to download into (required)']],
     load: () => import('./commands/thumbnail.js'),
+    examples: ['anygen-image thumbnail --task-id task_xxx --output ./images'],
+    textFlag: '--task-id',
   },
   {
     name: 'send-message',
@@ -146,11 +185,13 @@ const COMMANDS: readonly CommandSpec[] = [
     options: [
       ...NETWORK,
       TASK_ID,
-      ['-m, --message <text>', 'the change you want'],
+      ['-m, --message <text>', 'the change you want (required)'],
       ['--file <path>', 'a file to upload and attach', REPEAT],
       FILE_TOKENS,
     ],
     load: () => import('./commands/send-message.js'),
+    examples: ['anygen-image send-message --task-id task_xxx -m "Darker background"'],
+    textFlag: '--message',
   },
   {
     name: 'get-messages',
@@ -159,18 +200,24 @@ const COMMANDS: readonly CommandSpec[] = [
       ...NETWORK,
       ...WAITING,
       TASK_ID,
-      ['--limit <n>', 'how many messages, 1–100 (default 10)'],
+      ['--limit <n>', 'how many messages, 1–100 (default: 10)'],
       ['--cursor <cursor>', 'page to older messages'],
       ['--wait', 'wait until an assistant reply newer than --since-id is completed'],
       ['--since-id <id>', 'with --wait: the message id from send-message'],
     ],
     load: () => import('./commands/get-messages.js'),
+    examples: [
+      'anygen-image get-messages --task-id task_xxx',
+      'anygen-image get-messages --task-id task_xxx --wait --since-id 123',
+    ],
+    textFlag: '--task-id',
   },
   {
     name: 'verify',
     description: 'check the API key with AnyGen and show the credits left',
     options: NETWORK,
     load: () => import('./commands/verify.js'),
+    examples: ['anygen-image verify', 'anygen-image verify --json'],
   },
   {
     name: 'mcp',
@@ -185,30 +232,77 @@ const COMMANDS: readonly CommandSpec[] = [
       ['--port <port>', 'port to listen on (default: any free port)'],
       ['--host <host>', 'address to listen on', '127.0.0.1'],
       ['--key <key>', 'the API key it accepts'],
-      ['--reads <n>', 'status reads before a task completes (default 3)'],
-      ['--reply-reads <n>', 'message reads before a reply completes (default 1)'],
+      ['--reads <n>', 'status reads before a task completes (default: 3)'],
+      ['--reply-reads <n>', 'message reads before a reply completes (default: 1)'],
       ['--faults <spec>', 'faults for the next API requests, e.g. 503*2,429:1,drop (see README)'],
     ],
     load: () => import('./commands/sandbox.js'),
+    examples: ['anygen-image sandbox --port 8787', 'anygen-image sandbox --port 0 --faults 503*2'],
   },
 ];
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/**
+ * The end of the top-level --help. The exit codes are errors.ts's EXIT, written out
+ * here so that --help loads nothing but commander; a unit test keeps the two equal.
+ */
+export const ENVIRONMENT_AND_EXIT_CODES = `
+Environment:
+  ANYGEN_API_KEY    the API key, when --api-key is not given (else the config file)
+  ANYGEN_BASE_URL   the API origin (default: https://www.anygen.io)
+  XDG_CONFIG_HOME   the config file is $XDG_CONFIG_HOME/anygen/config.json
+                    (default: ~/.config/anygen/config.json; see: anygen-image config path)
+  NO_COLOR          any non-empty value: no colour
+  TERM              dumb: no spinner, plain progress lines
+
+Exit codes:
+  0    done
+  1    the service refused, or the task (or the reply) failed
+  2    bad usage or bad input
+  3    no API key, or the key was refused
+  4    the service could not be reached, failed on its side, or answered
+       outside the contract
+  5    gave up waiting (--timeout); the task may still finish
+  130  interrupted (Ctrl-C or SIGTERM)`;
+
+/** `run`, or `config set`: how a command is typed. */
+function commandPath(cmd: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
+}
+
 /** Adds one table row to the program: finds or makes its parent, then its flags. */
-function declare(program: Command, spec: CommandSpec, action: (spec: CommandSpec, cmd: Command) => Promise<void>) {
+function declare(
+  program: Command,
+  spec: CommandSpec,
+  action: (spec: CommandSpec, cmd: Command) => Promise<void>,
+  made: (cmd: Command) => void,
+): Command {
   const words = spec.name.split(' ');
   let parent = program;
   for (const word of words.slice(0, -1)) {
-    parent = parent.commands.find((c) => c.name() === word) ?? parent.command(word);
+    let found = parent.commands.find((c) => c.name() === word);
+    if (!found) {
+      found = parent.command(word).description(GROUPS[word] ?? '');
+      made(found);
+    }
+    parent = found;
   }
   const cmd = parent.command(`${words.at(-1)}${spec.args ? ` ${spec.args}` : ''}`).description(spec.description);
   for (const [flags, description, extra] of spec.options) {
     if (extra === REPEAT) cmd.option(flags, `${description} (repeatable)`, collect);
-    else if (extra !== undefined) cmd.option(flags, description, extra);
+    // The default as written, `(default: ai_designer)`, not commander's JSON `"ai_designer"`.
+    else if (extra !== undefined) cmd.addOption(new Option(flags, description).default(extra, extra));
     else cmd.option(flags, description);
   }
+  if (spec.examples?.length) {
+    cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join('\n')}`);
+  }
   cmd.action((..._args: unknown[]) => action(spec, cmd));
+  made(cmd);
+  return cmd;
 }
 
 /** The positional arguments by their names in `args` (`<key> <value>` → {key, value}). */
@@ -249,11 +343,14 @@ export async function main(argv: string[], io: IO): Promise<number> {
   });
   let exitCode = OK;
   let usageMessage: string | undefined;
+  // The command commander was parsing when it gave up: its own --help is the one to read.
+  let failed: Command | undefined;
+  const specs = new Map<Command, CommandSpec>();
 
   const program = new Command()
     .name('anygen-image')
     .description('Generate posters, banners and illustrations with AnyGen from the command line.')
-    .version(version, '-V, --version', 'print the version')
+    .version(version, '-V, --version', 'print the version (also -v, or: anygen-image version)')
     .option('--json', 'print exactly one JSON document on stdout')
     .option('-q, --quiet', 'print results only: no progress or information on stderr')
     .option('--verbose', 'print each API request with its x-request-id on stderr (key redacted)')
@@ -264,6 +361,7 @@ export async function main(argv: string[], io: IO): Promise<number> {
     )
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -276,17 +374,40 @@ export async function main(argv: string[], io: IO): Promise<number> {
           .replace(/(unknown option '[^'=]*=)[^']*'/, "$1…'");
       },
     });
+  // `-v` as well as `-V`: commander takes one short flag per option, so it is its own, unlisted.
+  program.addOption(new Option('-v').hideHelp()).on('option:v', () => {
+    io.stdout.write(`${version}\n`);
+    throw new CommanderError(OK, 'commander.version', version);
+  });
+  program.addHelpText('after', ENVIRONMENT_AND_EXIT_CODES);
 
   const action = async (spec: CommandSpec, cmd: Command) => {
     mode = globalMode(cmd.optsWithGlobals());
     const opts = { ...cmd.opts(), ...positional(spec, cmd) };
     const { runCommand } = await import('./factory.js');
-    exitCode = await runCommand(io, mode, async (ctx) => {
-      const fn = (await spec.load())[spec.fn ?? 'run'] as RunFn;
-      await fn(ctx, opts);
+    exitCode = await runCommand(
+      io,
+      mode,
+      async (ctx) => {
+        const fn = (await spec.load())[spec.fn ?? 'run'] as RunFn;
+        await fn(ctx, opts);
+      },
+      commandPath(cmd),
+    );
+  };
+  const made = (cmd: Command) => {
+    cmd.exitOverride((err) => {
+      failed ??= cmd;
+      throw err;
     });
   };
-  for (const spec of COMMANDS) declare(program, spec, action);
+  for (const spec of COMMANDS) specs.set(declare(program, spec, action, made), spec);
+  program
+    .command('version')
+    .description('print the version')
+    .action(() => {
+      io.stdout.write(`${version}\n`);
+    });
 
   if (argv.length === 0) {
     program.outputHelp({ error: true });
@@ -298,9 +419,24 @@ export async function main(argv: string[], io: IO): Promise<number> {
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return OK;
-    if (err.code === 'commander.help') return USAGE;
+    const path = failed ? commandPath(failed) : '';
+    // No command (`anygen-image --json`, `anygen-image config`): the help went to stderr;
+    // under --json stdout still gets its one document.
+    if (err.code === 'commander.help' && !mode.json) return USAGE;
+    const spec = failed ? specs.get(failed) : undefined;
     const { usageFailure } = await import('./factory.js');
-    return usageFailure(io, mode, usageMessage ?? err.message, 'Run anygen-image --help for usage.');
+    return usageFailure(io, mode, {
+      message:
+        err.code === 'commander.help'
+          ? path
+            ? `${path} needs a subcommand: ${failed?.commands.map((c) => c.name()).join(', ')}`
+            : 'No command given'
+          : (usageMessage ?? err.message),
+      command: path,
+      ...(err.code === 'commander.excessArguments' && spec?.textFlag && failed
+        ? { textFlag: spec.textFlag, strayWords: failed.args }
+        : {}),
+    });
   }
   return exitCode;
 }

@@ -6,8 +6,9 @@
 import type { AnyGenClient } from './client/client.js';
 import { ENV_BASE_URL } from './contract.js';
 import { AnyGenError, EXIT, unexpectedError, usageError } from './errors.js';
-import { canTravelInHeader, parseHeaders } from './flags.js';
+import { canTravelInHeader, helpHint, parseHeaders, strayWordsHint } from './flags.js';
 import type { IO } from './io.js';
+import { shellQuote } from './render/format.js';
 import { Output, type OutputMode, requestLine } from './render/output.js';
 import {
   configPath,
@@ -46,7 +47,12 @@ export interface CommandContext {
   onWaitEvent?: (event: WaitEvent) => void;
 }
 
-export function createContext(io: IO, out: Output): CommandContext {
+/** What a run learnt that its errors may need: where the key it used came from. */
+export interface RunFacts {
+  key?: ResolvedKey;
+}
+
+export function createContext(io: IO, out: Output, facts: RunFacts = {}): CommandContext {
   let cached: Record<string, unknown> | undefined;
   let history: TaskHistory | undefined;
   const path = configPath(io.env);
@@ -54,6 +60,7 @@ export function createContext(io: IO, out: Output): CommandContext {
     const resolved = resolveApiKey(net.apiKey, io.env, path);
     if (!resolved) throw missingKeyError();
     out.hide(resolved.key);
+    facts.key = resolved;
     // The key travels in a header: one that cannot (a stray character from a copy and
     // paste) would fail on every request. Say so now, without printing it.
     if (!canTravelInHeader(resolved.key.replace(/^Bearer /, ''))) {
@@ -113,17 +120,48 @@ export async function runCommand(
   io: IO,
   mode: OutputMode,
   runner: (ctx: CommandContext) => Promise<void>,
+  /** How the command was typed (`run`, `config set`), for hints. */
+  command = '',
 ): Promise<number> {
   const out = new Output(io, mode);
+  const facts: RunFacts = {};
+  const ctx = createContext(io, out, facts);
   try {
-    await runner(createContext(io, out));
+    await runner(ctx);
     return EXIT.ok;
   } catch (err) {
-    return out.error(unexpectedError(err));
+    return out.error(explain(unexpectedError(err), command, facts, ctx.configPath));
   }
 }
 
+/** What to do next, for the errors whose own text cannot know it. */
+function explain(err: AnyGenError, command: string, facts: RunFacts, path: string): AnyGenError {
+  // A flag that is missing or wrong (its message starts with the flag's name).
+  if (err.kind === 'usage' && !err.hint && /^-{1,2}\w/.test(err.message)) return err.withHint(helpHint(command));
+  // The service refused the key: say which key that was. (No key, or one that cannot be
+  // sent, was never sent, and says so itself.)
+  if (err.kind === 'auth' && err.sent && facts.key)
+    return err.with({ hint: refusedKeyHint(err.hint, facts.key, path, command) });
+  return err;
+}
+
+/** The hint for a refused key: where it came from and how to test it, then whatever else the error had to say. */
+export function refusedKeyHint(hint: string | undefined, key: ResolvedKey, path: string, command: string): string {
+  const from = key.source === 'config' ? `the config file ${shellQuote(path)}` : describeKeySource(key.source, path);
+  // The transport's generic line is replaced; a task's resume hint is kept.
+  const rest = (hint ?? '').split('\n').filter((l) => l !== '' && !l.startsWith('Check your API key'));
+  const test = command === 'verify' ? [] : ['Test it with: anygen-image verify'];
+  return [`Check your API key (it looks like sk-…): this one came from ${from}.`, ...test, ...rest].join('\n');
+}
+
 /** A command line commander could not parse: exit 2, as one line (or one JSON document). */
-export function usageFailure(io: IO, mode: OutputMode, message: string, hint: string): number {
-  return new Output(io, mode).error(usageError(message, hint));
+export function usageFailure(
+  io: IO,
+  mode: OutputMode,
+  failure: { message: string; command: string; textFlag?: string; strayWords?: readonly string[] },
+): number {
+  const hints = [helpHint(failure.command)];
+  if (failure.textFlag && failure.strayWords?.length)
+    hints.unshift(strayWordsHint(failure.textFlag, failure.strayWords));
+  return new Output(io, mode).error(usageError(failure.message, hints.join('\n')));
 }

@@ -3,6 +3,7 @@
  * failure is a usage error (exit 2) that names the flag.
  */
 import { usageError } from './errors.js';
+import { shellQuote } from './render/format.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS } from './wait.js';
 
 export function intOption(name: string, value: string | undefined, min: number, max: number, fallback: number): number {
@@ -99,4 +100,19 @@ export function parseHeaders(list: string[] | undefined): Record<string, string>
     headers[name.toLowerCase()] = value;
   }
   return headers;
+}
+
+/** Where a usage error sends the user: the help of the command they typed. */
+export function helpHint(command: string): string {
+  return `Run ${['anygen-image', command, '--help'].filter(Boolean).join(' ')} for usage.`;
+}
+
+/**
+ * Words typed where a flag was expected (`run "A cat"`, or `run A cat` unquoted) shown
+ * as that flag, quoted for the shell. A word that looks like a key is not echoed.
+ */
+export function strayWordsHint(flag: string, words: readonly string[]): string {
+  const text = words.join(' ');
+  const shown = /^(Bearer )?sk-/.test(text.trim()) ? '…' : shellQuote(text);
+  return `Flags come before their values: did you mean ${flag} ${shown}?`;
 }

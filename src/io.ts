@@ -22,3 +22,11 @@ export interface IO {
   /** The running Node.js version, for the User-Agent. */
   nodeVersion?: string;
 }
+
+/** All of standard input as text ('' when there is none). */
+export async function readStdin(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stream) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}

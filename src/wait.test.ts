@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { envFor, runCli, sandbox, tempDir } from '../test/helpers/harness.js';
 import { AnyGenError } from './errors.js';
-import { backoffDelay, waitUntil } from './wait.js';
+import { backoffDelay, cannotConnect, waitUntil } from './wait.js';
 
 async function createTask(s: Awaited<ReturnType<typeof sandbox>>, home: string, prompt: string): Promise<string> {
   const r = await runCli(['--json', 'create', '-p', prompt], { env: envFor(s, home) });
@@ -126,5 +126,64 @@ describe('waitUntil', () => {
       /gone/,
     );
     assert.equal(reads, 1);
+  });
+
+  test('beforeFirstAnswer may end the wait on a failure before any read succeeded, never after', async () => {
+    const refused = new AnyGenError({ kind: 'network', message: 'get task: connect ECONNREFUSED 127.0.0.1:9' });
+    const stop = (err: AnyGenError) =>
+      cannotConnect(err) ? new AnyGenError({ kind: 'network', message: 'stop' }) : undefined;
+    let clock = 0;
+    const times = {
+      intervalMs: 1000,
+      timeoutMs: 10_000,
+      now: () => clock,
+      sleep: async (ms: number) => {
+        clock += ms;
+      },
+    };
+
+    let reads = 0;
+    await assert.rejects(
+      waitUntil(
+        async () => {
+          reads++;
+          throw refused;
+        },
+        () => ({ status: 'x', done: false }),
+        { ...times, beforeFirstAnswer: stop },
+      ),
+      /^AnyGenError: stop$/,
+    );
+    assert.equal(reads, 1, 'stopped at the first read');
+
+    // One answer, then the same failure: retried until the read succeeds again.
+    reads = 0;
+    clock = 0;
+    const value = await waitUntil(
+      async () => {
+        reads++;
+        if (reads === 2 || reads === 3) throw refused;
+        return reads;
+      },
+      (n) => ({ status: 'x', done: n === 4 }),
+      { ...times, beforeFirstAnswer: stop },
+    );
+    assert.equal(value, 4);
+  });
+
+  test('cannotConnect: refused and unknown hosts, from the message or the cause; nothing else', () => {
+    const net = (message: string, cause?: unknown) => new AnyGenError({ kind: 'network', message, cause });
+    assert.deepEqual(cannotConnect(net('connect ECONNREFUSED 127.0.0.1:9')), {
+      code: 'ECONNREFUSED',
+      reason: 'connection refused',
+    });
+    assert.equal(cannotConnect(net('getaddrinfo ENOTFOUND nowhere.invalid'))?.reason, 'unknown host');
+    assert.equal(cannotConnect(net('fetch failed', { code: 'ECONNREFUSED' }))?.code, 'ECONNREFUSED');
+    assert.equal(cannotConnect(net('read ECONNRESET')), undefined);
+    assert.equal(cannotConnect(net('connect ETIMEDOUT 10.0.0.1:443')), undefined);
+    assert.equal(
+      cannotConnect(new AnyGenError({ kind: 'server_error', message: 'ECONNREFUSED upstream', status: 502 })),
+      undefined,
+    );
   });
 });

@@ -29,6 +29,11 @@ export interface WaitOptions {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   signal?: AbortSignal;
   onEvent?: (event: WaitEvent) => void;
+  /**
+   * Asked about each failure until a read has succeeded: an error returned ends the wait
+   * at once. A service that was never reached is a setting to fix, not a blip to wait out.
+   */
+  beforeFirstAnswer?: (err: AnyGenError) => AnyGenError | undefined;
 }
 
 export interface ReadOptions {
@@ -47,6 +52,27 @@ export function backoffDelay(failures: number, intervalMs: number, maxMs: number
   return Math.min(maxMs, intervalMs * 2 ** Math.max(0, failures - 1));
 }
 
+/** Node's words for "nobody is there": the port is closed, or the name does not resolve. */
+const NOBODY_THERE: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'unknown host',
+  EAI_NONAME: 'unknown host',
+  EAI_FAIL: 'unknown host',
+};
+
+/**
+ * Why a network error means the service cannot be reached at all (`connection refused`,
+ * `unknown host`), from the errno code in its text or its cause; undefined for anything
+ * else (a reset, a timeout, a 5xx), which may pass.
+ */
+export function cannotConnect(err: AnyGenError): { code: string; reason: string } | undefined {
+  if (err.kind !== 'network') return undefined;
+  const causeCode = (err.cause as { code?: unknown } | undefined)?.code;
+  const codes = [...(typeof causeCode === 'string' ? [causeCode] : []), ...(err.message.match(/\bE[A-Z_]+\b/g) ?? [])];
+  const code = codes.find((c) => c in NOBODY_THERE);
+  return code ? { code, reason: NOBODY_THERE[code] as string } : undefined;
+}
+
 export async function waitUntil<T>(
   read: (opts: ReadOptions) => Promise<T>,
   judge: (value: T) => WaitState,
@@ -60,6 +86,7 @@ export async function waitUntil<T>(
   let lastBeat = start;
   let failures = 0;
   let garbled = 0;
+  let answered = false;
   let last: { status: string; progress?: number | undefined } | undefined;
 
   const pause = async (ms: number) => {
@@ -83,6 +110,8 @@ export async function waitUntil<T>(
     } catch (err) {
       if (opts.signal?.aborted) throw interrupted();
       if (!(err instanceof AnyGenError)) throw err;
+      const stop = answered ? undefined : opts.beforeFirstAnswer?.(err);
+      if (stop) throw stop;
       // One garbled answer (a proxy's error page) should not end a 20-minute wait;
       // a service that keeps answering outside the contract should.
       if (err.kind === 'protocol') garbled++;
@@ -99,6 +128,7 @@ export async function waitUntil<T>(
     }
     failures = 0;
     garbled = 0;
+    answered = true;
 
     const state = judge(value);
     const elapsedMs = opts.now() - start;

@@ -1,6 +1,8 @@
 /** `config set|get|delete|path`: the shared config file, no network. */
 
+import { usageError } from '../errors.js';
 import type { CommandContext } from '../factory.js';
+import { readStdin } from '../io.js';
 import type { HumanLine } from '../render/output.js';
 import type { ConfigSetResult } from '../render/results.js';
 import { checkConfigKey, maskKey, updateConfig } from '../store/config.js';
@@ -13,8 +15,34 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-export async function set(ctx: CommandContext, { key, value }: { key: string; value: string }) {
+/**
+ * `config set api_key -`: the key from standard input, so that it stays out of the
+ * shell's history. One trailing newline (from `echo` or a file) is dropped.
+ */
+export function keyFromStdin(text: string): string {
+  const key = text.replace(/\r?\n$/, '');
+  if (key.trim() === '')
+    throw usageError(
+      'No API key on standard input',
+      'Pipe it in: printf %s "$KEY" | anygen-image config set api_key -',
+    );
+  if (/[\r\n]/.test(key)) throw usageError('Standard input holds more than one line; the API key is one line');
+  return key;
+}
+
+/** Keys look like `sk-…`; anything else is stored as asked, with a warning. */
+export function keyWarning(key: string): string | undefined {
+  if (/^(Bearer )?sk-/.test(key.trim())) return undefined;
+  return 'Warning: this does not look like an AnyGen API key (they start with sk-); stored anyway. Check it with: anygen-image verify';
+}
+
+export async function set(ctx: CommandContext, { key, value: given }: { key: string; value: string }) {
   const k = checkConfigKey(key);
+  const value = k === 'api_key' && given === '-' ? keyFromStdin(await readStdin(ctx.io.stdin)) : given;
+  if (k === 'api_key') {
+    const warning = keyWarning(value);
+    if (warning) ctx.out.info(warning);
+  }
   await updateConfig(ctx.configPath, (data) => {
     data[k] = value;
   });

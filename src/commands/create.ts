@@ -4,6 +4,7 @@ import { OPERATIONS } from '../contract.js';
 import { AnyGenError, unexpectedError, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
 import { requireText, type WaitFlags, type WaitTimes, waitTimes } from '../flags.js';
+import { shellQuote } from '../render/format.js';
 import type { HumanLine } from '../render/output.js';
 import type { CreateResult } from '../render/results.js';
 import { humanTask } from '../render/task.js';
@@ -22,10 +23,22 @@ export interface CreateOptions extends NetworkOptions, WaitFlags {
 
 const LANGUAGES = ['zh-CN', 'en-US'];
 
+/** `./out`, `images/`, `~/x`, `C:\\out`: no operation name has these. */
+function looksLikePath(value: string): boolean {
+  return /[/\\]|^[.~]/.test(value.trim());
+}
+
 /** `ai-designer` is how the skill text writes it; the service's name has the underscore. */
 export function normalizeOperation(value: string | undefined): string {
   const op = (value ?? 'ai_designer').trim().toLowerCase().replace(/-/g, '_');
   if (!(OPERATIONS as readonly string[]).includes(op)) {
+    // `-o ./out` reads like "output" to many; here it is the operation.
+    if (value !== undefined && looksLikePath(value)) {
+      throw usageError(
+        `Unknown operation ${JSON.stringify(value)}: -o is --operation, not the output folder`,
+        `To download into that folder use --output: --output ${shellQuote(value)}`,
+      );
+    }
     throw usageError(
       `Unknown operation ${JSON.stringify(value)}`,
       `Use ai_designer for images (also accepted: ${OPERATIONS.slice(1).join(', ')}).`,

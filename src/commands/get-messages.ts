@@ -74,6 +74,7 @@ async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskI
   // Without --since-id, the reply wanted is the one to the latest message sent: an older
   // finished reply must not end the wait at once (the Python script's default of 0 did).
   let sinceId = given ?? -1;
+  let checked = false;
   const latestUserMessage = (page: MessagesPage) =>
     page.messages.filter((m) => m.role === 'user').reduce((max, m) => Math.max(max, m.id), 0);
   const newer = (page: MessagesPage) =>
@@ -91,6 +92,18 @@ async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskI
     },
     async (o) => (await client.getMessages(taskId, { limit }, { ...o, retries: 0 })).data,
     (p) => {
+      // A reply always has a higher id than the message it answers, so an id above every
+      // message of the task can never be answered: say so now, not after 20 minutes.
+      if (given !== undefined && !checked) {
+        checked = true;
+        const newest = p.messages.reduce((max, m) => Math.max(max, m.id), 0);
+        if (given > newest) {
+          throw usageError(
+            `--since-id ${given} is above every message id of task ${taskId} (${newest ? `the newest is ${newest}` : 'it has no messages'})`,
+            `Give the Message ID that send-message printed, or leave --since-id out to wait for the reply to your latest message: ${cliCommand('get-messages', '--task-id', taskId, '--wait')}`,
+          );
+        }
+      }
       if (sinceId < 0) sinceId = latestUserMessage(p);
       const done = newer(p).length > 0;
       const running = p.messages.find((m) => m.role === 'assistant' && m.id > sinceId);

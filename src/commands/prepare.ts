@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import type { PrepareMessage } from '../client/schemas.js';
 import { AnyGenError, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
+import { readStdin } from '../io.js';
 import { cliCommand } from '../render/format.js';
 import type { HumanLine } from '../render/output.js';
 import type { PrepareResult } from '../render/results.js';
@@ -15,13 +16,6 @@ export interface PrepareOptions extends NetworkOptions {
   input?: string;
   save?: string;
   stdin?: boolean;
-}
-
-async function readStdin(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (!stream) return '';
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The message of this turn: --message, or standard input with --stdin. */

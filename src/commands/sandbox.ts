@@ -37,6 +37,12 @@ export async function run(ctx: CommandContext, opts: SandboxCommandOptions) {
       log: (line) => ctx.out.info(line),
     });
   } catch (err) {
+    if ((err as { code?: string }).code === 'EADDRINUSE') {
+      throw usageError(
+        `Cannot start the sandbox: port ${port} is already in use`,
+        'Use --port 0 to take any free port (the sandbox prints its URL).',
+      );
+    }
     throw usageError(`Cannot start the sandbox: ${(err as Error).message}`);
   }
   await ctx.out.result('sandbox', { url: sandbox.url, api_key: sandbox.apiKey }, [

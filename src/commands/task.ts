@@ -2,10 +2,12 @@
  * Steps several commands share: waiting for a task or a reply with progress, the
  * files a finished task offers, downloading them, and the task as a result.
  */
+import { baseUrlFrom, maskCredentials } from '../client/base-url.js';
 import type { AnyGenClient, FileToFetch } from '../client/client.js';
 import { checkTaskId } from '../client/client.js';
 import type { Downloaded } from '../client/download.js';
 import type { OutputFile, Task } from '../client/schemas.js';
+import { ENV_BASE_URL } from '../contract.js';
 import { AnyGenError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
 import { requireText, type WaitTimes } from '../flags.js';
@@ -14,7 +16,7 @@ import { createProgress, downloadProgress, type ProgressSubject } from '../rende
 import type { TaskResult } from '../render/results.js';
 import { humanTask } from '../render/task.js';
 import { checkFolderTarget } from '../store/paths.js';
-import { waitUntil } from '../wait.js';
+import { cannotConnect, waitUntil } from '../wait.js';
 
 export type { FileToFetch };
 
@@ -99,6 +101,7 @@ export async function waitWithProgress<T>(
         progress.event(event);
         ctx.onWaitEvent?.(event);
       },
+      beforeFirstAnswer: (err) => unreachable(ctx, err, giveUp),
     });
   } catch (err) {
     if (err instanceof AnyGenError && (err.kind === 'wait_timeout' || err.kind === 'interrupted')) {
@@ -120,6 +123,22 @@ export async function waitWithProgress<T>(
  * --progress json without every command handing it along.
  */
 const taskAtHand = new WeakMap<CommandContext, Task>();
+
+/**
+ * A wait whose first read finds nobody at the base URL stops at once (exit 4) and says
+ * where it looked: retrying a wrong ANYGEN_BASE_URL or a stopped server for 20 minutes
+ * helps no one. Later failures are retried as usual.
+ */
+function unreachable(ctx: CommandContext, err: AnyGenError, giveUp: () => GiveUp): AnyGenError | undefined {
+  const why = cannotConnect(err);
+  if (!why) return undefined;
+  return new AnyGenError({
+    kind: 'network',
+    message: `Cannot reach AnyGen at ${maskCredentials(baseUrlFrom(ctx.io.env))}: ${why.reason} (${why.code}); stopped waiting`,
+    hint: `Check ${ENV_BASE_URL} and your network.\n${giveUp().hint}`,
+    sent: false,
+  });
+}
 
 /** Poll until the task completes; a failed task, the cap or Ctrl-C end it with the matching error. */
 export async function waitForTask(

@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ENV_API_KEY } from '../contract.js';
 import { AnyGenError, usageError } from '../errors.js';
+import { shellQuote } from '../render/format.js';
 import { type LockOptions, withLock } from './lock.js';
 
 export const CONFIG_KEYS = ['api_key', 'default_language', 'suite_recommended'] as const;
@@ -47,7 +48,7 @@ export function readConfig(path: string): ConfigData {
     if (code === 'EACCES' || code === 'EPERM') {
       throw usageError(
         `Cannot read config file ${path}: permission denied`,
-        `Run as its owner, or fix its permissions (chmod 600 ${path}).`,
+        `Run as its owner, or fix its permissions: chmod 600 ${shellQuote(path)}`,
       );
     }
     if (code === 'ENOTDIR' || code === 'EISDIR') throw usageError(`Config path ${path} is not a file`);
@@ -68,7 +69,7 @@ export function readConfig(path: string): ConfigData {
 function invalidConfig(path: string, why: string): AnyGenError {
   return usageError(
     `Config file ${path} is not valid JSON (${why}); it was left untouched`,
-    `Fix it by hand, or move it away (mv ${path} ${path}.broken) and set your key again.`,
+    `Fix it by hand, or move it away and set your key again: mv ${shellQuote(path)} ${shellQuote(`${path}.broken`)}`,
   );
 }
 

@@ -2,6 +2,7 @@
 import { closeSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type AnyGenError, usageError } from '../errors.js';
+import { shellQuote } from '../render/format.js';
 
 export interface LockOptions {
   /** How long to wait for another process's lock. */
@@ -57,7 +58,7 @@ export async function withLock<T>(
       if (Date.now() > deadline) {
         throw usageError(
           `${what} ${file} is locked by another anygen-image process`,
-          `If no other process is running, remove ${lock}.`,
+          `If no other process is running, remove the lock: rm ${shellQuote(lock)}`,
         );
       }
       await delay(15 + Math.random() * 20);
