@@ -27,7 +27,7 @@ function waiting(cmd: Command): Command {
     .option('--interval <seconds>', 'seconds between status checks, at least 1 (default 3)');
 }
 
-type Runner = (ctx: CommandContext) => Promise<void>;
+type Runner = (ctx: CommandContext) => Promise<unknown>;
 
 export async function main(argv: string[], io: IO): Promise<number> {
   // The build stamps the version in; from source (tests) it is read from package.json.
@@ -153,6 +153,24 @@ export async function main(argv: string[], io: IO): Promise<number> {
     .option('--wait', 'wait until an assistant reply newer than --since-id is completed')
     .option('--since-id <id>', 'with --wait: the message id from send-message')
     .action(act((cmd) => async (ctx) => (await import('./commands/messages.js')).get(ctx, cmd.opts())));
+
+  waiting(
+    network(
+      program
+        .command('batch <file>')
+        .description(
+          'create, wait for and download many items (JSON Lines or .txt, - for stdin), each created once; rerun to resume',
+        ),
+    ),
+  )
+    .option('--output <dir>', 'the folder for the files and the state file')
+    .option('--concurrency <n>', 'items worked on at once, 1–32 (default 4)')
+    .option('--shard <i/n>', 'only the items of shard I of N (a CI matrix job each)')
+    .option('--dry-run', 'list what would be created and uploaded; send nothing')
+    .option('--fail-fast', 'stop at the first failed item')
+    .option('--retry-unknown', 'create again the items whose earlier create got no answer (may spend credits twice)')
+    .option('--progress <mode>', 'auto, spinner, plain, json or none (default auto)')
+    .action(act((cmd) => async (ctx) => (await import('./commands/batch.js')).run(ctx, cmd.args[0], cmd.opts())));
 
   network(program.command('verify').description('check the API key with AnyGen and show the credits left')).action(
     act((cmd) => async (ctx) => (await import('./commands/verify.js')).run(ctx, cmd.opts())),

@@ -9,12 +9,13 @@ import { EXIT, type IO, Output, type OutputMode } from './output.js';
 export async function runCommand(
   io: IO,
   mode: OutputMode,
-  runner: (ctx: CommandContext) => Promise<void>,
+  /** Returns an exit code when the outcome is not all-or-nothing (batch). */
+  runner: (ctx: CommandContext) => Promise<unknown>,
 ): Promise<number> {
   const out = new Output(io, mode);
   try {
-    await runner(createContext(io, out));
-    return EXIT.ok;
+    const code = await runner(createContext(io, out));
+    return typeof code === 'number' ? code : EXIT.ok;
   } catch (err) {
     return out.error(unexpectedError(err));
   }

@@ -1,0 +1,154 @@
+/**
+ * How a batch shows progress on stderr: one live line on a terminal (ora, loaded only
+ * then), a plain line per change and a summary every 30 s in a CI log, JSON Lines with
+ * `--progress json`, nothing under --json or --quiet unless --progress asks for it.
+ */
+import { usageError } from '../client/errors.js';
+import { cleanText, type Output } from '../output.js';
+import { formatDuration } from '../wait.js';
+import type { BatchEvent, Counts } from './runner.js';
+
+export const PROGRESS_MODES = ['auto', 'spinner', 'plain', 'json', 'none'] as const;
+export type ProgressMode = (typeof PROGRESS_MODES)[number];
+
+export function parseProgressMode(value: string | undefined): ProgressMode | undefined {
+  if (value === undefined) return undefined;
+  const mode = value.trim().toLowerCase();
+  if (!(PROGRESS_MODES as readonly string[]).includes(mode)) {
+    throw usageError(`--progress must be one of ${PROGRESS_MODES.join(', ')}, not ${JSON.stringify(value)}`);
+  }
+  return mode as ProgressMode;
+}
+
+export interface Snapshot {
+  counts: Counts;
+  running: number;
+  /** How long every worker is held back by a 429, in ms (0 when not). */
+  pausedMs: number;
+}
+
+export interface BatchProgress {
+  event(e: BatchEvent): void;
+  stop(): void;
+}
+
+const NONE: BatchProgress = { event() {}, stop() {} };
+const HEARTBEAT_MS = 30_000;
+
+/** Is stderr a terminal a live line can be drawn on? A zero-width or dumb one is not. */
+export function liveCapable(out: Output): boolean {
+  const columns = (out.io.stderr as { columns?: number }).columns ?? 0;
+  return out.io.stderrIsTTY && columns > 0 && out.io.env.TERM !== 'dumb';
+}
+
+export function summaryLine(s: Snapshot, elapsedMs: number): string {
+  const { counts, running } = s;
+  const left = Math.max(0, counts.total - counts.completed - counts.failed - counts.unknown - running);
+  const parts = [`${counts.completed}/${counts.total} done`, `${running} running`, `${counts.failed} failed`];
+  if (counts.unknown > 0) parts.push(`${counts.unknown} unknown`);
+  parts.push(`${left} left`, formatDuration(elapsedMs));
+  if (s.pausedMs > 0) parts.push(`rate limited, waiting ${Math.ceil(s.pausedMs / 1000)} s`);
+  return `Batch: ${parts.join(' · ')}`;
+}
+
+function itemLine(e: BatchEvent): string {
+  const item = e.item;
+  if (!item) return `rate limited: every worker waits ${Math.ceil((e.delayMs ?? 0) / 1000)} s`;
+  let line = `${item.id}: ${item.status}`;
+  if (item.task_id && (item.status === 'created' || item.status === 'failed')) line += ` (${item.task_id})`;
+  if (item.status === 'completed' && item.files.length > 0) line += ` → ${item.files.join(', ')}`;
+  if (item.error && item.status !== 'completed') line += ` — ${item.error}`;
+  return line;
+}
+
+export async function createBatchProgress(
+  out: Output,
+  requested: ProgressMode | undefined,
+  snapshot: () => Snapshot,
+  now: () => number,
+): Promise<BatchProgress> {
+  const start = now();
+  const elapsed = () => now() - start;
+  // Under --json or --quiet only an explicit --progress shows anything.
+  let mode: ProgressMode = requested ?? (out.mode.json || out.mode.quiet ? 'none' : 'auto');
+  if (mode === 'auto') mode = liveCapable(out) ? 'spinner' : 'plain';
+  const write = (line: string) => out.io.stderr.write(`${cleanText(line)}\n`);
+
+  if (mode === 'none') return NONE;
+  if (mode === 'json') {
+    return {
+      event(e) {
+        const { counts, running } = snapshot();
+        out.io.stderr.write(
+          `${JSON.stringify({
+            type: e.type,
+            ...(e.item
+              ? {
+                  id: e.item.id,
+                  status: e.item.status,
+                  task_id: e.item.task_id,
+                  files: e.item.files,
+                  error: e.item.error,
+                }
+              : {}),
+            ...(e.delayMs !== undefined ? { delay_ms: e.delayMs } : {}),
+            running,
+            counts,
+            elapsed_ms: elapsed(),
+          })}\n`,
+        );
+      },
+      stop() {},
+    };
+  }
+  if (mode === 'plain') {
+    const at = () => `[${formatDuration(elapsed())}]`;
+    // A CI log that stays silent for minutes looks hung: say where the batch is now and then.
+    const beat = setInterval(() => write(`${at()} ${summaryLine(snapshot(), elapsed())}`), HEARTBEAT_MS);
+    beat.unref();
+    write(summaryLine(snapshot(), 0));
+    return {
+      event(e) {
+        // `creating` is a moment, not news: a CI log gets one line per outcome.
+        if (e.item?.status === 'creating' || e.item?.status === 'pending') return;
+        write(`${at()} ${itemLine(e)}`);
+      },
+      stop() {
+        clearInterval(beat);
+      },
+    };
+  }
+
+  const { default: ora } = await import('ora');
+  const columns = (out.io.stderr as { columns?: number }).columns ?? 80;
+  const text = () => {
+    const line = cleanText(summaryLine(snapshot(), elapsed()));
+    // Kept within the width: a wrapped line cannot be redrawn in place.
+    return line.length > columns - 3 ? `${line.slice(0, Math.max(1, columns - 4))}…` : line;
+  };
+  const spinner = ora({
+    text: text(),
+    stream: out.io.stderr as NodeJS.WritableStream,
+    discardStdin: false,
+    isEnabled: true,
+  }).start();
+  // The elapsed time moves even when no item does.
+  const tick = setInterval(() => {
+    spinner.text = text();
+  }, 1000);
+  tick.unref();
+  return {
+    event(e) {
+      // Failures are kept above the live line, where they stay readable.
+      if (e.item && (e.item.status === 'failed' || e.item.status === 'unknown')) {
+        spinner.clear();
+        write(itemLine(e));
+      }
+      spinner.text = text();
+    },
+    stop() {
+      clearInterval(tick);
+      spinner.stop();
+    },
+  };
+}
