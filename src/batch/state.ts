@@ -185,7 +185,8 @@ export class BatchState {
       }
       if (entry.status === 'creating') {
         entry.status = 'unknown';
-        entry.error = 'the run stopped while its create was in flight: the task may exist';
+        entry.error =
+          'the run stopped while its create was in flight: the task may exist (run again with --retry-unknown to create it anyway)';
       }
       actions.set(item.id, actionFor(entry, retryUnknown));
     }

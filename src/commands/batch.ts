@@ -142,7 +142,7 @@ export async function run(ctx: CommandContext, file: string | undefined, opts: B
   if (counts.unknown) parts.push(`${counts.unknown} unknown`);
   if (counts.created) parts.push(`${counts.created} created, not finished`);
   if (counts.pending) parts.push(`${counts.pending} not created`);
-  if (!ctx.out.mode.quiet || !result.success)
+  if (!ctx.out.mode.quiet && !ctx.out.mode.json)
     say(`Batch: ${parts.join(', ')} of ${counts.total}; state in ${state.path}`);
   if (outcome.stopMessage && outcome.stopped !== 'interrupted') say(outcome.stopMessage);
   if (counts.unknown) {
