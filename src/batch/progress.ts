@@ -29,10 +29,12 @@ export interface Snapshot {
 
 export interface BatchProgress {
   event(e: BatchEvent): void;
+  /** A line about the whole batch (stopping after Ctrl-C). */
+  note(text: string): void;
   stop(): void;
 }
 
-const NONE: BatchProgress = { event() {}, stop() {} };
+const NONE: BatchProgress = { event() {}, note() {}, stop() {} };
 const HEARTBEAT_MS = 30_000;
 
 /** Is stderr a terminal a live line can be drawn on? A zero-width or dumb one is not. */
@@ -98,6 +100,9 @@ export async function createBatchProgress(
           })}\n`,
         );
       },
+      note(text) {
+        out.io.stderr.write(`${JSON.stringify({ type: 'note', message: text, elapsed_ms: elapsed() })}\n`);
+      },
       stop() {},
     };
   }
@@ -112,6 +117,9 @@ export async function createBatchProgress(
         // `creating` is a moment, not news: a CI log gets one line per outcome.
         if (e.item?.status === 'creating' || e.item?.status === 'pending') return;
         write(`${at()} ${itemLine(e)}`);
+      },
+      note(text) {
+        write(`${at()} ${text}`);
       },
       stop() {
         clearInterval(beat);
@@ -145,6 +153,11 @@ export async function createBatchProgress(
         write(itemLine(e));
       }
       spinner.text = text();
+    },
+    note(line) {
+      spinner.clear();
+      write(line);
+      spinner.render();
     },
     stop() {
       clearInterval(tick);

@@ -88,6 +88,12 @@ export async function run(ctx: CommandContext, file: string | undefined, opts: B
     ctx.io.now,
   );
   ctx.out.info(`State file: ${state.path}`);
+  // Said at once: the creates in flight may take up to their timeout to finish.
+  const onStop = () =>
+    progress.note(
+      `Stopping: no new creates; ${live.running} item${live.running === 1 ? '' : 's'} finishing what is in flight (Ctrl-C again to exit at once)`,
+    );
+  ctx.io.signal.addEventListener('abort', onStop, { once: true });
   let outcome: BatchOutcome;
   try {
     outcome = await runBatch({
@@ -114,6 +120,7 @@ export async function run(ctx: CommandContext, file: string | undefined, opts: B
       },
     });
   } finally {
+    ctx.io.signal.removeEventListener('abort', onStop);
     progress.stop();
   }
 

@@ -186,9 +186,19 @@ describe('batch', () => {
     const file = jsonl(dir, items(2));
     const out = join(dir, 'out');
     const env = envFor(s, dir);
-    const run = startBin(['batch', file, '--output', out, '--concurrency', '2', '--interval', '1'], { env });
+    let stderr = '';
+    const stopping = when(() => stderr.includes('Stopping: no new creates'));
+    const run = startBin(['batch', file, '--output', out, '--concurrency', '2', '--interval', '1'], {
+      env,
+      onStderr: (text) => {
+        stderr += text;
+        stopping.poke();
+      },
+    });
     await arrived.done;
     run.child.kill('SIGINT');
+    // Signals do not queue: the second is sent once the first was seen, or they would merge.
+    await stopping.done;
     run.child.kill('SIGINT');
     const r = await run.done;
     assert.equal(r.code, 130);
