@@ -36,6 +36,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -520,6 +521,8 @@ async function bench(opts, dir, log) {
       pass: poll.code === 0 && reads === POLL_READS && connections <= 1,
     };
 
+    const batch = await benchBatch(startSandbox, baseEnv, dir, rss, log);
+
     return {
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
@@ -528,11 +531,97 @@ async function bench(opts, dir, log) {
       timings,
       memory,
       connections: conn,
-      pass: timings.every((t) => t.pass) && memory.pass && conn.pass,
+      batch,
+      pass: timings.every((t) => t.pass) && memory.pass && conn.pass && batch.pass,
     };
   } finally {
     for (const s of sandboxes) await s.close();
   }
+}
+
+// ---------------------------------------------------------------- batch
+
+const BATCH_ITEMS = 200;
+const BATCH_CONCURRENCY = 16;
+const BATCH_RSS_BUDGET_MIB = 100;
+
+/**
+ * `batch` of BATCH_ITEMS prompts at BATCH_CONCURRENCY against its own sandbox: the wall
+ * time, the TCP connections it opened (one pool for every worker: at most concurrency
+ * + 1) and its peak RSS, measured on a second run into a fresh folder.
+ */
+async function benchBatch(startSandbox, baseEnv, dir, rss, log) {
+  const box = await startSandbox({ host: '127.0.0.1', port: 0, readsToComplete: 0, apiKey: BENCH_KEY });
+  try {
+    const input = join(dir, 'batch.jsonl');
+    writeFileSync(
+      input,
+      Array.from({ length: BATCH_ITEMS }, (_, i) =>
+        JSON.stringify({ id: `item-${i}`, prompt: `Bench poster ${i}` }),
+      ).join('\n'),
+    );
+    const args = (out) => [
+      'batch',
+      input,
+      '--output',
+      out,
+      '--concurrency',
+      String(BATCH_CONCURRENCY),
+      '--interval',
+      '1',
+      '-q',
+    ];
+    const env = { ...baseEnv, ANYGEN_BASE_URL: box.url };
+    log(`batch: ${BATCH_ITEMS} items at concurrency ${BATCH_CONCURRENCY}…`);
+    await quiesce(box);
+    const connBefore = box.stats.connections;
+    const createsBefore = box.stats.byRoute.create ?? 0;
+    const out = join(dir, 'batch-out');
+    const run = await timedRun(process.execPath, [BIN, ...args(out)], env);
+    const connections = box.stats.connections - connBefore;
+    const creates = (box.stats.byRoute.create ?? 0) - createsBefore;
+    const files = readdirSync(out).filter((f) => f.endsWith('.png')).length;
+    if (run.code !== 0 || creates !== BATCH_ITEMS || files !== BATCH_ITEMS) {
+      throw new BenchError(`batch failed: exit ${run.code ?? run.signal}, ${creates} creates, ${files} files`);
+    }
+    const rssKb = await rss.measure(
+      'anygen-image batch',
+      [process.execPath, BIN, ...args(join(dir, 'batch-out-2'))],
+      env,
+    );
+    const budgetKb = BATCH_RSS_BUDGET_MIB * 1024;
+    return {
+      command: describe(args('<dir>').map((a) => (a === input ? '<200 items>' : a))),
+      items: BATCH_ITEMS,
+      concurrency: BATCH_CONCURRENCY,
+      wallMs: run.ms,
+      connections,
+      connectionBudget: BATCH_CONCURRENCY + 1,
+      rssKb,
+      rssBudgetKb: budgetKb,
+      pass: connections <= BATCH_CONCURRENCY + 1 && rssKb <= budgetKb,
+    };
+  } finally {
+    await box.close();
+  }
+}
+
+function renderBatch(b) {
+  return [
+    '',
+    `Batch (${b.items} items at concurrency ${b.concurrency}; peak RSS from a second run)`,
+    table([
+      ['case', 'wall s', 'connections', 'peak RSS MiB', 'budget', 'result'],
+      [
+        b.command,
+        (b.wallMs / 1000).toFixed(1),
+        `${b.connections} (≤ ${b.connectionBudget})`,
+        mb(b.rssKb),
+        `≤ ${mb(b.rssBudgetKb)}`,
+        verdict(b.pass),
+      ],
+    ]),
+  ];
 }
 
 // ---------------------------------------------------------------- report
@@ -620,6 +709,7 @@ function render(r) {
     ]),
   );
   if (r.mcp) out.push('', renderMcp(r.mcp));
+  out.push(...renderBatch(r.batch));
   out.push('');
   out.push(r.pass ? 'All budgets met.' : 'Budget missed: see FAIL above.');
   return out.join('\n');
@@ -673,6 +763,17 @@ function jsonReport(r) {
       pass: r.connections.pass,
     },
     ...(r.mcp ? { mcp: jsonMcp(r.mcp) } : {}),
+    batch: {
+      command: r.batch.command,
+      items: r.batch.items,
+      concurrency: r.batch.concurrency,
+      wall_ms: round1(r.batch.wallMs),
+      connections: r.batch.connections,
+      connection_budget: r.batch.connectionBudget,
+      peak_rss_kb: r.batch.rssKb,
+      rss_budget_kb: r.batch.rssBudgetKb,
+      pass: r.batch.pass,
+    },
     pass: r.pass,
   };
 }

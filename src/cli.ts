@@ -24,7 +24,8 @@ const USAGE = 2;
 type OptionSpec = readonly [flags: string, description: string, extra?: string | 'repeat'];
 
 /** What a command's module exports: one function taking the context and the options. */
-type RunFn = (ctx: CommandContext, opts: Record<string, unknown>) => Promise<void>;
+/** A number it returns is the exit code, for outcomes that are not all-or-nothing (batch). */
+type RunFn = (ctx: CommandContext, opts: Record<string, unknown>) => Promise<unknown>;
 
 interface CommandSpec {
   /** `poll`, or `config set` for a subcommand. */
@@ -220,10 +221,33 @@ const COMMANDS: readonly CommandSpec[] = [
     examples: ['anygen-image verify', 'anygen-image verify --json'],
   },
   {
+    name: 'batch',
+    args: '<file>',
+    description:
+      'create, wait for and download many items (JSON Lines or .txt, - for stdin), each created once; rerun to resume',
+    options: [
+      ...NETWORK,
+      ['--timeout <seconds>', 'give up waiting for one item after this long (default: 1200)'],
+      ['--interval <seconds>', 'seconds between status checks, at least 1 (default: 3)'],
+      ['--output <dir>', 'the folder for the files and the state file (required)'],
+      ['--concurrency <n>', 'items worked on at once, 1–32 (default: 4)'],
+      ['--shard <i/n>', 'only the items of shard I of N (a CI matrix job each)'],
+      ['--dry-run', 'list what would be created and uploaded; send nothing'],
+      ['--fail-fast', 'stop at the first failed item'],
+      ['--retry-unknown', 'create again the items whose earlier create got no answer (may spend credits twice)'],
+    ],
+    load: () => import('./commands/batch.js'),
+    examples: [
+      'anygen-image batch prompts.jsonl --output ./images',
+      'anygen-image batch prompts.txt --output ./images --concurrency 8 --shard 1/4 --json',
+    ],
+  },
+  {
     name: 'mcp',
     description: 'serve the tools over the Model Context Protocol on stdio, for agent hosts',
-    options: [...NETWORK, ['--interval <seconds>', 'seconds between status checks in waits, at least 1 (default 3)']],
+    options: [...NETWORK, ['--interval <seconds>', 'seconds between status checks in waits, at least 1 (default: 3)']],
     load: () => import('./commands/mcp.js'),
+    examples: ['anygen-image mcp', 'ANYGEN_API_KEY=sk-xxx anygen-image mcp --verbose'],
   },
   {
     name: 'sandbox',
@@ -390,7 +414,7 @@ export async function main(argv: string[], io: IO): Promise<number> {
       mode,
       async (ctx) => {
         const fn = (await spec.load())[spec.fn ?? 'run'] as RunFn;
-        await fn(ctx, opts);
+        return fn(ctx, opts);
       },
       commandPath(cmd),
     );

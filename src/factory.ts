@@ -119,7 +119,8 @@ export function createContext(io: IO, out: Output, facts: RunFacts = {}): Comman
 export async function runCommand(
   io: IO,
   mode: OutputMode,
-  runner: (ctx: CommandContext) => Promise<void>,
+  /** May return an exit code, when the outcome is not all-or-nothing (batch). */
+  runner: (ctx: CommandContext) => Promise<unknown>,
   /** How the command was typed (`run`, `config set`), for hints. */
   command = '',
 ): Promise<number> {
@@ -127,8 +128,8 @@ export async function runCommand(
   const facts: RunFacts = {};
   const ctx = createContext(io, out, facts);
   try {
-    await runner(ctx);
-    return EXIT.ok;
+    const code = await runner(ctx);
+    return typeof code === 'number' ? code : EXIT.ok;
   } catch (err) {
     return out.error(explain(unexpectedError(err), command, facts, ctx.configPath));
   }

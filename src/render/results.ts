@@ -107,6 +107,37 @@ export const VerifyResult = z.object({
   request_id: z.nullable(z.string()),
 });
 
+const BatchItemResult = z.object({
+  id: z.string(),
+  /** pending, creating, created, completed, failed or unknown (see README, Batches). */
+  status: z.string(),
+  task_id: z.nullable(z.string()),
+  files: z.array(z.string()),
+  error: z.nullable(z.string()),
+  /** With --dry-run: create, wait, skip or report. */
+  action: z.optional(z.string()),
+});
+
+/** `success` is false unless every item completed; the exit code says why. */
+export const BatchResult = z.object({
+  success: z.boolean(),
+  dry_run: z.boolean(),
+  state_file: z.string(),
+  items: z.array(BatchItemResult),
+  /** With --dry-run: the local files that would be uploaded. */
+  uploads: z.optional(z.array(z.string())),
+  counts: z.object({
+    total: z.number(),
+    completed: z.number(),
+    failed: z.number(),
+    unknown: z.number(),
+    created: z.number(),
+    pending: z.number(),
+  }),
+  /** Why it stopped before the end: credits, auth, fail-fast, interrupted; null when it did not. */
+  stopped: z.nullable(z.string()),
+});
+
 /** Printed once the sandbox listens; it then runs until Ctrl-C. */
 export const SandboxResult = z.object({ url: z.string(), api_key: z.string() });
 
@@ -122,6 +153,7 @@ export type CreateResult = z.infer<typeof CreateResult>;
 export type SendMessageResult = z.infer<typeof SendMessageResult>;
 export type MessagesResult = z.infer<typeof MessagesResult>;
 export type ReplyResult = z.infer<typeof ReplyResult>;
+export type BatchResult = z.infer<typeof BatchResult>;
 
 /** Every result, by the name commands hand to the renderer. */
 export const RESULT_SCHEMAS = {
@@ -137,6 +169,7 @@ export const RESULT_SCHEMAS = {
   messages: MessagesResult,
   reply: ReplyResult,
   verify: VerifyResult,
+  batch: BatchResult,
   sandbox: SandboxResult,
 } as const;
 
@@ -157,5 +190,6 @@ export const RESULT_COMMANDS: Record<ResultKind, string> = {
   messages: 'get-messages',
   reply: 'get-messages --wait',
   verify: 'verify',
+  batch: 'batch (`success` is false unless every item completed)',
   sandbox: 'sandbox (printed when it starts listening)',
 };

@@ -1,0 +1,336 @@
+/**
+ * The batch scheduler: a fixed number of workers take items in turn, each creating
+ * (once), waiting and downloading one item at a time, all through the process's one
+ * connection pool. The rules that spend or save credits live here:
+ *
+ * - an item is recorded `creating` before its create is sent, and `created` with its
+ *   task id when the answer arrives; a create that may have reached the service and
+ *   got no answer becomes `unknown`, never repeated by itself;
+ * - creates get no abort signal: on Ctrl-C the ones in flight finish (within their
+ *   own timeout) and are recorded, no new one starts, waits stop at once;
+ * - a 429 (on a create or a read) slows every worker until its Retry-After has passed;
+ *   a create answered 429 was refused, so it is sent again after the pause;
+ * - "not enough credits" or a refused key stops new creates (waits go on: those tasks
+ *   are paid for); `--fail-fast` stops everything at the first failed item.
+ */
+import type { AnyGenClient } from '../client/client.js';
+import type { Downloaded } from '../client/download.js';
+import type { Task } from '../client/schemas.js';
+import { ENDED_BADLY, type FileToFetch, taskFiles } from '../commands/task.js';
+import { AnyGenError, unexpectedError } from '../errors.js';
+import type { WaitTimes } from '../flags.js';
+import { formatDuration } from '../render/format.js';
+import { backoffDelay, waitUntil } from '../wait.js';
+import type { BatchItem } from './input.js';
+import type { Action, BatchState, ItemState } from './state.js';
+
+/** Consecutive 429 answers to one item's create before that item is given up (as not created). */
+const MAX_CREATE_429 = 8;
+const NO_CREDITS = 100006029;
+
+export type StopReason = 'credits' | 'auth' | 'fail-fast' | 'interrupted';
+
+export interface BatchEvent {
+  type: 'item' | 'slow-down';
+  item?: ItemState;
+  delayMs?: number;
+}
+
+export interface RunnerOptions {
+  client: AnyGenClient;
+  state: BatchState;
+  items: BatchItem[];
+  actions: Map<string, Action>;
+  concurrency: number;
+  times: WaitTimes;
+  failFast: boolean;
+  now: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Ctrl-C or SIGTERM. */
+  signal: AbortSignal;
+  /** Fetches a completed task's files under the names given (see commands/common.ts downloadAll). */
+  download: (files: FileToFetch[], signal: AbortSignal) => Promise<Downloaded[]>;
+  onEvent?: (event: BatchEvent) => void;
+  /** Kept up to date with the number of items being worked on (for the progress display). */
+  live?: { running: number };
+}
+
+export interface Counts {
+  total: number;
+  completed: number;
+  failed: number;
+  unknown: number;
+  /** Created and not finished (waiting, or given up waiting on). */
+  created: number;
+  /** Not created yet (or left `creating` by a run that died). */
+  pending: number;
+}
+
+export interface BatchOutcome {
+  items: ItemState[];
+  counts: Counts;
+  /** Items whose wait gave up (`--timeout`); they may still finish. */
+  timedOut: string[];
+  /** Why new creates stopped before the end, if they did. */
+  stopped: StopReason | undefined;
+  stopMessage: string | undefined;
+}
+
+/** Shared back-off: every worker passes through it before a request. */
+export class SlowDown {
+  private until = 0;
+  constructor(
+    private readonly now: () => number,
+    private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+  ) {}
+
+  /** The service said 429: nobody sends anything for `ms`. */
+  hit(ms: number): void {
+    this.until = Math.max(this.until, this.now() + ms);
+  }
+
+  async pass(signal?: AbortSignal): Promise<void> {
+    for (let left = this.until - this.now(); left > 0 && !signal?.aborted; left = this.until - this.now()) {
+      await this.sleep(left, signal);
+    }
+  }
+
+  get pausedMs(): number {
+    return Math.max(0, this.until - this.now());
+  }
+}
+
+function isRateLimited(e: AnyGenError): boolean {
+  return e.kind === 'rate_limit' || e.status === 429;
+}
+
+/** A create that failed in a way that may have reached the service, with no answer saying what it did. */
+function mayHaveCreated(e: AnyGenError): boolean {
+  return e.sent && (e.kind === 'network' || e.kind === 'timeout' || e.kind === 'protocol' || e.kind === 'interrupted');
+}
+
+function fileNames(id: string, files: FileToFetch[]): FileToFetch[] {
+  return files.map((f, i) => {
+    const source = f.name ?? urlBase(f.url);
+    const ext = /\.[A-Za-z0-9]{1,8}$/.exec(source)?.[0]?.toLowerCase() ?? '';
+    return { url: f.url, name: `${id}${i === 0 ? '' : `_${i + 1}`}${ext}` };
+  });
+}
+
+function urlBase(url: string): string {
+  try {
+    return new URL(url).pathname.split('/').pop() ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function countStates(items: ItemState[]): Counts {
+  const counts: Counts = { total: items.length, completed: 0, failed: 0, unknown: 0, created: 0, pending: 0 };
+  for (const item of items) {
+    if (item.status === 'completed') counts.completed++;
+    else if (item.status === 'failed') counts.failed++;
+    else if (item.status === 'unknown') counts.unknown++;
+    else if (item.status === 'created') counts.created++;
+    else counts.pending++;
+  }
+  return counts;
+}
+
+export async function runBatch(opts: RunnerOptions): Promise<BatchOutcome> {
+  const { client, state } = opts;
+  const gate = new SlowDown(opts.now, opts.sleep);
+  const halt = new AbortController();
+  // Waits and downloads stop on Ctrl-C or fail-fast; creates do not (see above).
+  const waitSignal = AbortSignal.any([opts.signal, halt.signal]);
+  const timedOut: string[] = [];
+  const uploads = new Map<string, Promise<string>>();
+  let stopped: StopReason | undefined;
+  let stopMessage: string | undefined;
+  const live = opts.live ?? { running: 0 };
+
+  const emit = (item: ItemState) => opts.onEvent?.({ type: 'item', item });
+  const update = (id: string, patch: Parameters<BatchState['update']>[1]) => emit(state.update(id, patch));
+  const stopCreates = (reason: StopReason, message: string) => {
+    if (stopped) return;
+    stopped = reason;
+    stopMessage = message;
+    if (reason === 'fail-fast') halt.abort();
+  };
+  const slowDown = (e: AnyGenError, failures: number) => {
+    const ms =
+      e.retryAfter !== undefined
+        ? Math.min(Math.max(e.retryAfter * 1000, 1000), 5 * 60_000)
+        : backoffDelay(failures, opts.times.intervalMs, 30_000);
+    gate.hit(ms);
+    opts.onEvent?.({ type: 'slow-down', delayMs: ms });
+  };
+  const fail = (id: string, patch: Parameters<BatchState['update']>[1]) => {
+    update(id, { ...patch, status: 'failed' });
+    if (opts.failFast) stopCreates('fail-fast', `Stopped at the first failed item (${id}): --fail-fast`);
+  };
+
+  const tokenFor = (path: string): Promise<string> => {
+    let token = uploads.get(path);
+    if (!token) {
+      token = (async () => {
+        const { stat } = await import('node:fs/promises');
+        const info = await stat(path);
+        const known = state.upload(path);
+        // A token is durable: reuse the one a previous run got for this very file.
+        if (known && known.size === info.size && known.mtime_ms === info.mtimeMs) return known.token;
+        const { data } = await client.upload(path, { signal: waitSignal });
+        state.recordUpload(path, { token: data.file_token, size: info.size, mtime_ms: info.mtimeMs });
+        return data.file_token;
+      })();
+      uploads.set(path, token);
+    }
+    return token;
+  };
+
+  /** True when the item now has a task to wait for. */
+  async function create(item: BatchItem): Promise<boolean> {
+    let fileTokens = item.fileTokens;
+    if (item.files.length > 0) {
+      try {
+        fileTokens = [...item.fileTokens, ...(await Promise.all(item.files.map(tokenFor)))];
+      } catch (err) {
+        if (waitSignal.aborted) return false;
+        fail(item.id, { task_id: null, files: [], error: `upload: ${unexpectedError(err).message}` });
+        return false;
+      }
+    }
+    for (let attempt = 1; ; attempt++) {
+      await gate.pass(waitSignal);
+      if (waitSignal.aborted || stopped) return false;
+      update(item.id, { status: 'creating', task_id: null, files: [], error: null });
+      try {
+        const { data } = await client.createTask({
+          operation: item.operation,
+          prompt: item.prompt,
+          ...(item.language ? { language: item.language } : {}),
+          ...(item.exportFormat ? { exportFormat: item.exportFormat } : {}),
+          fileTokens,
+        });
+        update(item.id, { status: 'created', task_id: data.task_id, error: null });
+        return true;
+      } catch (err) {
+        const e = unexpectedError(err);
+        const message = client.transport.redact(e.message);
+        if (mayHaveCreated(e)) {
+          update(item.id, {
+            status: 'unknown',
+            error: `${message}; the task may have been created (run again with --retry-unknown to create it anyway)`,
+          });
+          return false;
+        }
+        // A 429 is a refusal: nothing was made, so the create may be sent again, after the pause.
+        if (isRateLimited(e) && attempt < MAX_CREATE_429) {
+          update(item.id, { status: 'pending', error: message });
+          slowDown(e, attempt);
+          continue;
+        }
+        fail(item.id, { task_id: null, error: message });
+        if (e.code === NO_CREDITS || (e.kind === 'permission' && e.status === 402)) {
+          stopCreates('credits', 'Not enough credits: no new task was created after that; add credits and run again');
+        } else if (e.kind === 'auth') {
+          stopCreates('auth', `The API key was refused: no new task was created after that (${message})`);
+        }
+        return false;
+      }
+    }
+  }
+
+  async function finish(item: BatchItem): Promise<void> {
+    const taskId = state.get(item.id)?.task_id;
+    if (!taskId) return;
+    let task: Task;
+    try {
+      let failures = 0;
+      task = await waitUntil(
+        async (o) => {
+          await gate.pass(o.signal);
+          try {
+            const { data } = await client.getTask(taskId, { ...o, retries: 0 });
+            failures = 0;
+            return data;
+          } catch (err) {
+            if (err instanceof AnyGenError && isRateLimited(err)) slowDown(err, ++failures);
+            throw err;
+          }
+        },
+        (t) => ({
+          status: t.status,
+          progress: t.progress ?? undefined,
+          done: t.status === 'completed' || ENDED_BADLY.has(t.status),
+        }),
+        { ...opts.times, now: opts.now, sleep: opts.sleep, signal: waitSignal },
+      );
+    } catch (err) {
+      const e = unexpectedError(err);
+      if (e.kind === 'interrupted') return;
+      if (e.kind === 'wait_timeout') {
+        timedOut.push(item.id);
+        update(item.id, {
+          error: `gave up waiting after ${formatDuration(opts.times.timeoutMs)}; it may still finish: run again to resume`,
+        });
+        return;
+      }
+      fail(item.id, { error: client.transport.redact(e.message) });
+      return;
+    }
+    if (ENDED_BADLY.has(task.status)) {
+      const reason = typeof task.error === 'string' && task.error ? client.transport.redact(task.error) : task.status;
+      fail(item.id, { error: `task ${task.status}: ${reason}`, task_failed: true });
+      return;
+    }
+    try {
+      const files = await opts.download(fileNames(item.id, taskFiles(task)), waitSignal);
+      update(item.id, { status: 'completed', files: files.map((f) => f.path), error: null });
+    } catch (err) {
+      const e = unexpectedError(err);
+      if (e.kind === 'interrupted' || waitSignal.aborted) return;
+      fail(item.id, { error: e.message });
+    }
+  }
+
+  // Tasks already paid for come first: waiting on them costs nothing.
+  const queue = [
+    ...opts.items.filter((i) => opts.actions.get(i.id) === 'wait'),
+    ...opts.items.filter((i) => opts.actions.get(i.id) === 'create'),
+  ];
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      if (waitSignal.aborted) return;
+      const item = queue[next];
+      if (!item) return;
+      next++;
+      const action = opts.actions.get(item.id);
+      if (action === 'create' && stopped) continue;
+      live.running++;
+      try {
+        if (action === 'wait') {
+          // A failed download is fetched again from the same task: it is `created` once more.
+          if (state.get(item.id)?.status !== 'created') update(item.id, { status: 'created', error: null });
+          await finish(item);
+        } else if (await create(item)) {
+          if (!opts.signal.aborted) await finish(item);
+        }
+      } finally {
+        live.running--;
+      }
+    }
+  };
+
+  // Recorded before any request: a `creating` left by a run that died is now `unknown`.
+  state.save();
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, Math.max(1, queue.length)) }, worker));
+  if (opts.signal.aborted) {
+    stopped = 'interrupted';
+    stopMessage = 'Interrupted';
+  }
+
+  const items = opts.items.map((i) => state.get(i.id) as ItemState);
+  return { items, counts: countStates(items), timedOut, stopped, stopMessage };
+}
