@@ -5,8 +5,6 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { sandbox, TEST_KEY, tempDir } from '../../test/helpers/harness.js';
 import { AnyGenClient } from '../client/client.js';
-import { downloadAll } from '../commands/task.js';
-import type { CommandContext } from '../factory.js';
 import type { Sandbox } from '../sandbox/server.js';
 import { readBatchInput } from './input.js';
 import { runBatch } from './runner.js';
@@ -66,8 +64,11 @@ async function runOnce(
       await new Promise((r) => setImmediate(r));
     },
     signal: opts.signal ?? new AbortController().signal,
-    download: (files, signal) =>
-      downloadAll({ io: { signal }, out: { info() {} } } as unknown as CommandContext, client, files, out),
+    download: async (files, signal) => {
+      const saved = [];
+      for (const f of files) saved.push(await client.download(f, out, { signal }));
+      return saved;
+    },
   });
   return { outcome, out, sleeps };
 }

@@ -8,11 +8,8 @@ import { BatchState, type ItemState } from '../batch/state.js';
 import { EXIT, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
 import { intOption, requireText, type WaitFlags, waitTimes } from '../flags.js';
-import type { IO } from '../io.js';
-import { Output } from '../render/output.js';
 import type { BatchResult } from '../render/results.js';
 import { checkFolderTarget } from '../store/paths.js';
-import { downloadAll } from './task.js';
 
 export interface BatchOptions extends NetworkOptions, WaitFlags {
   output?: string;
@@ -109,11 +106,11 @@ export async function run(ctx: CommandContext, opts: BatchOptions): Promise<numb
       sleep: ctx.io.sleep,
       signal: ctx.io.signal,
       live,
-      download: (files, signal) => {
-        // downloadAll's own per-file lines would break the live line: the batch reports items.
-        const io: IO = Object.create(ctx.io, { signal: { value: signal } });
-        const quiet = { ...ctx, io, out: new Output(io, { ...ctx.out.mode, quiet: true }) };
-        return downloadAll(quiet, client, files, output);
+      // One line per item, not per file: the batch reports items.
+      download: async (files, signal) => {
+        const saved = [];
+        for (const f of files) saved.push(await client.download(f, output, { signal }));
+        return saved;
       },
       onEvent: (e) => {
         if (e.type === 'slow-down') slow.pausedUntil = Math.max(slow.pausedUntil, ctx.io.now() + (e.delayMs ?? 0));

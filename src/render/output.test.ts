@@ -47,6 +47,7 @@ describe('Output.hide', () => {
     const io = {
       stdout: { write: (t: string) => (seen.stdout += t) },
       stderr: { write: (t: string) => (seen.stderr += t) },
+      now: () => 0,
     } as unknown as IO;
     return { io, seen };
   };

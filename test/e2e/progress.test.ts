@@ -146,7 +146,7 @@ describe('--progress json and errors', () => {
         event: 'error',
         type: 'usage',
         message: "unknown option '--bogus'",
-        hint: 'Run anygen-image --help for usage.',
+        hint: 'Run anygen-image poll --help for usage.',
       },
     ]);
   });

@@ -146,7 +146,7 @@ describe('Ctrl-C and SIGTERM end a wait at once on any terminal', () => {
         assert.equal(r.code, 130, r.output);
         assert.ok(stoppedMs < 2_000, `took ${Math.round(stoppedMs)} ms to stop`);
         assert.match(r.output, new RegExp(`Stopped waiting for task ${id}`));
-        assert.match(r.output, /Resume with: npx anygen-image poll --task-id/);
+        assert.match(r.output, /Resume with: anygen-image poll --task-id/);
       });
     }
   }

@@ -37,7 +37,7 @@ describe('a wait whose first read cannot connect', () => {
       assert.equal(line, `Error: Cannot reach AnyGen at ${url}: connection refused (ECONNREFUSED); stopped waiting`);
       assert.match(
         r.stderr,
-        /Check ANYGEN_BASE_URL and your network\.\n(Task URL: .*\n)?Resume with: npx anygen-image /,
+        /Check ANYGEN_BASE_URL and your network\.\n(Task URL: .*\n)?Resume with: anygen-image /,
         argv[0],
       );
       assert.deepEqual(r.sleeps, [], `${argv[0]} did not wait before giving up`);
@@ -68,7 +68,7 @@ describe('a wait whose first read cannot connect', () => {
       });
       const line = assertCleanError(r, 4);
       assert.match(line, /Cannot reach AnyGen at http:\/\/127\.0\.0\.1:\d+: connection refused/, argv[0]);
-      assert.match(r.stderr, /Resume with: npx anygen-image poll --task-id task_\w+/, argv[0]);
+      assert.match(r.stderr, /Resume with: anygen-image poll --task-id task_\w+/, argv[0]);
     }
   });
 
