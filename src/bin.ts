@@ -52,7 +52,36 @@ const io: IO = {
   now: () => Date.now(),
   sleep: async (ms, signal) => (await import('./sleep.js')).abortableSleep(ms, signal),
   signal: controller.signal,
+  async spawnSelf(args, env, log) {
+    const [{ spawn }, { openSync, closeSync }] = await Promise.all([import('node:child_process'), import('node:fs')]);
+    const fd = openSync(log, 'a', 0o600);
+    try {
+      const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        env: env as NodeJS.ProcessEnv,
+      });
+      child.unref();
+      return await new Promise<number>((resolve, reject) => {
+        child.once('spawn', () => resolve(child.pid as number));
+        child.once('error', reject);
+      });
+    } finally {
+      closeSync(fd);
+    }
+  },
+  isAlive(pid) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      // EPERM: it exists, under another user.
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  },
 };
+// A detached watcher lives in its own session; should a hang-up reach it anyway, it keeps waiting.
+if (process.env.ANYGEN_WATCHER) process.on('SIGHUP', () => {});
 
 /**
  * Exit once stdout and stderr have handed everything to the OS: on a pipe, writes

@@ -55,6 +55,7 @@ const NETWORK: readonly OptionSpec[] = [
 const WAITING: readonly OptionSpec[] = [
   ['--timeout <seconds>', 'give up waiting after this long (default: 1200)'],
   ['--interval <seconds>', 'seconds between status checks, at least 1 (default: 3)'],
+  ['--detach', 'wait in a background process instead: return at once with its PID and log'],
 ];
 const TASK_ID: OptionSpec = ['--task-id <id>', 'the task id from create (required)'];
 const FILE_TOKENS: OptionSpec = ['--file-token <token>', 'a file token from upload', REPEAT];
@@ -62,7 +63,10 @@ const CREATING: readonly OptionSpec[] = [
   ...NETWORK,
   ...WAITING,
   ['-o, --operation <operation>', 'the kind of task; ai_designer (or ai-designer) for images', 'ai_designer'],
-  ['-p, --prompt <text>', 'what to generate (required)'],
+  ['-p, --prompt <text>', 'what to generate, or give it by --prompt-file, --stdin or --from (required)'],
+  ['--prompt-file <file>', 'read the prompt from this file (no shell quoting)'],
+  ['--stdin', 'read the prompt from standard input'],
+  ['--from <file>', 'take the prompt and file tokens from a conversation prepare answered ready (flags given win)'],
   FILE_TOKENS,
   ['-l, --language <language>', 'zh-CN or en-US (default: default_language from the config)'],
   ['-f, --export-format <format>', 'export format, for operations that have one'],
@@ -144,7 +148,7 @@ const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/create.js'),
     examples: [
       'anygen-image create -p "A blue poster"',
-      'anygen-image create -p "A blue poster" --wait --output ./images',
+      'anygen-image create --from ./conversation.json --wait --output ./images',
     ],
     textFlag: '--prompt',
   },
@@ -163,6 +167,20 @@ const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/poll.js'),
     examples: ['anygen-image poll --task-id task_xxx --output ./images'],
     textFlag: '--task-id',
+  },
+  {
+    name: 'status',
+    description: 'read a task once, never waiting (exit 0 whatever its status), with the files saved of it here',
+    options: [...NETWORK, TASK_ID],
+    load: () => import('./commands/status.js'),
+    examples: ['anygen-image status --task-id task_xxx', 'anygen-image status --task-id task_xxx --json'],
+  },
+  {
+    name: 'tasks',
+    description: 'the tasks created or waited on from this machine, newest first (from the task history)',
+    options: [['--limit <n>', 'how many, 1–1000 (default: 20)']],
+    load: () => import('./commands/tasks.js'),
+    examples: ['anygen-image tasks', 'anygen-image tasks --limit 5 --json'],
   },
   {
     name: 'download',
@@ -205,6 +223,7 @@ const COMMANDS: readonly CommandSpec[] = [
       ['--cursor <cursor>', 'page to older messages'],
       ['--wait', 'wait until an assistant reply newer than --since-id is completed'],
       ['--since-id <id>', 'with --wait: the message id from send-message'],
+      ['--output <dir>', "with --wait: download the task's revised files here (named with their version)"],
     ],
     load: () => import('./commands/get-messages.js'),
     examples: [

@@ -5,6 +5,7 @@
  */
 import type { AnyGenClient } from './client/client.js';
 import { ENV_BASE_URL } from './contract.js';
+import { ENV_WATCHER } from './detach.js';
 import { AnyGenError, EXIT, unexpectedError, usageError } from './errors.js';
 import { canTravelInHeader, helpHint, parseHeaders, strayWordsHint } from './flags.js';
 import type { IO } from './io.js';
@@ -132,6 +133,10 @@ export async function runCommand(
     return typeof code === 'number' ? code : EXIT.ok;
   } catch (err) {
     return out.error(explain(unexpectedError(err), command, facts, ctx.configPath));
+  } finally {
+    // A detached watcher (see detach.ts) is done, whatever the outcome: no longer watched.
+    const watched = io.env[ENV_WATCHER];
+    if (watched) await ctx.history.record({ task_id: watched, watcher: null });
   }
 }
 

@@ -21,6 +21,13 @@ export interface IO {
   signal: AbortSignal;
   /** The running Node.js version, for the User-Agent. */
   nodeVersion?: string;
+  /**
+   * Starts this CLI again with `args` as a detached background process (its own session,
+   * so a terminal's hang-up does not reach it), output appended to `log`; returns its PID.
+   */
+  spawnSelf?: (args: string[], env: Record<string, string | undefined>, log: string) => Promise<number>;
+  /** Is a process with this PID still running? */
+  isAlive?: (pid: number) => boolean;
 }
 
 /** All of standard input as text ('' when there is none). */

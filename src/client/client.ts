@@ -169,7 +169,11 @@ export class AnyGenClient {
    * key is never sent there, and private or loopback addresses are refused unless they
    * are the API's own origin.
    */
-  async download(file: FileToFetch, outputDir: string, opts: { signal?: AbortSignal } = {}): Promise<Downloaded> {
+  async download(
+    file: FileToFetch,
+    outputDir: string,
+    opts: { signal?: AbortSignal; suffix?: string } = {},
+  ): Promise<Downloaded> {
     // DNS, sockets and streams for untrusted hosts are loaded only when there is something to fetch.
     const { downloadFile } = await import('./download.js');
     return downloadFile({
@@ -179,6 +183,7 @@ export class AnyGenClient {
       policy: { trustedOrigin: this.baseUrl.origin },
       userAgent: this.transport.userAgent,
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.suffix ? { suffix: opts.suffix } : {}),
     });
   }
 

@@ -170,6 +170,13 @@ function trimEnds(name: string): string {
   return name.replace(/^[.\s]+/, '').replace(/[.\s]+$/, '');
 }
 
+/** `poster.png` + `_v2` → `poster_v2.png`; a name without an extension gets it at the end. */
+export function withSuffix(name: string, suffix: string | undefined): string {
+  if (!suffix) return name;
+  const ext = extname(name);
+  return ext && ext !== name ? `${name.slice(0, -ext.length)}${suffix}${ext}` : `${name}${suffix}`;
+}
+
 export interface DownloadOptions {
   url: string;
   name?: string | null | undefined;
@@ -180,6 +187,8 @@ export interface DownloadOptions {
   /** Refuse a body larger than this (default 1 GiB). */
   maxBytes?: number;
   signal?: AbortSignal;
+  /** Put before the extension (`_v2`: `poster_v2.png`), so a revision never passes for the original. */
+  suffix?: string;
 }
 
 export interface Downloaded {
@@ -196,7 +205,7 @@ export async function downloadFile(opts: DownloadOptions): Promise<Downloaded> {
   const timeout = setTimeout(() => timer.abort(), timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
   const fallbackName = safeFileName(basename(safeUrlPath(opts.url)), 'output');
-  const name = safeFileName(opts.name, fallbackName);
+  const name = withSuffix(safeFileName(opts.name, fallbackName), opts.suffix);
   const temp = join(opts.outputDir, `.${name}.${randomBytes(6).toString('hex')}.part`);
   trackTemp(temp);
   try {

@@ -1,6 +1,7 @@
 /** `create`: one generation task (it spends credits), optionally waited for and downloaded. */
 
 import { OPERATIONS } from '../contract.js';
+import { detach, logFolder, watchFlags } from '../detach.js';
 import { AnyGenError, unexpectedError, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
 import { requireText, type WaitFlags, type WaitTimes, waitTimes } from '../flags.js';
@@ -9,16 +10,16 @@ import type { HumanLine } from '../render/output.js';
 import type { CreateResult } from '../render/results.js';
 import { humanTask } from '../render/task.js';
 import { checkFolderTarget } from '../store/paths.js';
+import { type PromptOptions, promptPlan } from './prompt.js';
 import { downloadAll, taskFiles, taskHint, taskResult, taskUrl, waitForTask } from './task.js';
 
-export interface CreateOptions extends NetworkOptions, WaitFlags {
+export interface CreateOptions extends NetworkOptions, WaitFlags, PromptOptions {
   operation?: string;
-  prompt?: string;
-  fileToken?: string[];
   language?: string;
   exportFormat?: string;
   wait?: boolean;
   output?: string;
+  detach?: boolean;
 }
 
 const LANGUAGES = ['zh-CN', 'en-US'];
@@ -81,14 +82,14 @@ interface Plan {
   exportFormat: string | undefined;
 }
 
-export function plan(ctx: CommandContext, opts: CreateOptions): Plan {
+/** Everything a create needs, checked before anything is sent (a create spends credits). */
+export async function plan(ctx: CommandContext, opts: CreateOptions): Promise<Plan> {
   const operation = normalizeOperation(opts.operation);
-  const prompt = requireText('--prompt', opts.prompt).trim();
+  const { prompt, fileTokens } = await promptPlan(ctx, opts);
   const language =
     opts.language !== undefined
       ? normalizeLanguage(opts.language, '--language')
       : normalizeLanguage(ctx.config().default_language, `default_language in ${ctx.configPath}`);
-  const fileTokens = (opts.fileToken ?? []).map((t) => requireText('--file-token', t).trim());
   if (opts.output !== undefined) checkFolderTarget('--output', requireText('--output', opts.output));
   return { operation, prompt, language, fileTokens, exportFormat: opts.exportFormat?.trim() || undefined };
 }
@@ -112,12 +113,21 @@ export async function createTask(ctx: CommandContext, opts: CreateOptions, p: Pl
     throw mayHaveCreated(err);
   }
   const { data, requestId } = answer;
-  return {
+  const created = {
     client,
     taskId: data.task_id,
     taskUrl: taskUrl(client, data.task_id, data.task_url, (text) => ctx.out.info(text)),
     requestId: requestId ?? null,
   };
+  // Credits were spent: from here on the task can be found again with `anygen-image tasks`.
+  await ctx.history.record({
+    task_id: created.taskId,
+    task_url: created.taskUrl,
+    operation: p.operation,
+    prompt: p.prompt,
+    status: 'created',
+  });
+  return created;
 }
 
 export type Created = Awaited<ReturnType<typeof createTask>>;
@@ -132,7 +142,7 @@ export async function finish(ctx: CommandContext, created: Created, times: WaitT
   ctx.out.info(`Task ID: ${created.taskId}\nTask URL: ${created.taskUrl}`);
   try {
     const task = await waitForTask(ctx, created.client, created.taskId, times, output);
-    const downloads = output ? await downloadAll(ctx, created.client, taskFiles(task), output) : [];
+    const downloads = output ? await downloadAll(ctx, created.client, task, taskFiles(task), output) : [];
     return taskResult(created.client, task, downloads, (text) => ctx.out.info(text));
   } catch (err) {
     const e = unexpectedError(err);
@@ -144,8 +154,22 @@ export async function finish(ctx: CommandContext, created: Created, times: WaitT
   }
 }
 
+/**
+ * `--detach`: the create happens here (it spends credits, and its answer must be seen),
+ * the wait in a watcher. The log folder is checked before the create is sent.
+ */
+export async function createDetached(ctx: CommandContext, opts: CreateOptions, p: Plan) {
+  waitTimes(opts);
+  const logDir = logFolder(ctx);
+  const created = await createTask(ctx, opts, p);
+  const args = ['poll', '--task-id', created.taskId, ...watchFlags(opts)];
+  await detach(ctx, { taskId: created.taskId, args, net: opts, logDir, taskUrl: created.taskUrl });
+}
+
 export async function run(ctx: CommandContext, opts: CreateOptions) {
-  const p = plan(ctx, opts);
+  const p = await plan(ctx, opts);
+  // --detach waits, in the background; it needs no --wait.
+  if (opts.detach) return createDetached(ctx, opts, p);
   if (opts.output !== undefined && !opts.wait) {
     throw usageError('--output needs --wait (or use: anygen-image run … --output DIR)');
   }

@@ -8,5 +8,5 @@ export async function run(ctx: CommandContext, opts: TaskFilesOptions) {
   const files = taskFiles(task);
   if (files.length === 0)
     throw new AnyGenError({ kind: 'api_error', message: `Task ${task.task_id} has no file to download` });
-  await printTask(ctx, client, task, await downloadAll(ctx, client, files, output));
+  await printTask(ctx, client, task, await downloadAll(ctx, client, task, files, output));
 }

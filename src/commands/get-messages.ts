@@ -1,13 +1,15 @@
 /** `get-messages`: a task's messages, or a wait for the reply to the latest change request. */
-import { checkTaskId } from '../client/client.js';
+import { type AnyGenClient, checkTaskId } from '../client/client.js';
 import type { MessagesPage, TaskMessage } from '../client/schemas.js';
+import { detach, logFolder, watchFlags } from '../detach.js';
 import { AnyGenError, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
 import { intOption, requireText, type WaitFlags, waitTimes } from '../flags.js';
 import { cliCommand } from '../render/format.js';
 import type { HumanLine } from '../render/output.js';
 import type { MessagesResult, ReplyResult } from '../render/results.js';
-import { waitWithProgress } from './task.js';
+import { checkFolderTarget } from '../store/paths.js';
+import { downloadAll, taskFiles, versionOf, waitWithProgress } from './task.js';
 
 export interface GetMessagesOptions extends NetworkOptions, WaitFlags {
   taskId?: string;
@@ -15,6 +17,9 @@ export interface GetMessagesOptions extends NetworkOptions, WaitFlags {
   cursor?: string;
   wait?: boolean;
   sinceId?: string;
+  /** With --wait: download the revised files here. */
+  output?: string;
+  detach?: boolean;
 }
 
 function contentText(content: unknown): string {
@@ -39,6 +44,9 @@ export async function run(ctx: CommandContext, opts: GetMessagesOptions) {
   const limit = intOption('--limit', opts.limit, 1, 100, 10);
   if (opts.wait) return waitForReply(ctx, opts, taskId, limit);
   if (opts.sinceId !== undefined) throw usageError('--since-id goes with --wait');
+  if (opts.output !== undefined || opts.detach) {
+    throw usageError(`${opts.detach ? '--detach' : '--output'} goes with --wait`);
+  }
   const client = await ctx.client(opts);
   const { data } = await client.getMessages(
     taskId,
@@ -65,18 +73,38 @@ export async function run(ctx: CommandContext, opts: GetMessagesOptions) {
   await ctx.out.result('messages', result, lines);
 }
 
-async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskId: string, limit: number) {
-  if (opts.cursor !== undefined) throw usageError('--cursor cannot be used with --wait');
+/** Without --since-id, the reply wanted is the one to the latest message sent. */
+function latestUserMessage(page: MessagesPage): number {
+  return page.messages.filter((m) => m.role === 'user').reduce((max, m) => Math.max(max, m.id), 0);
+}
+
+/**
+ * A reply always has a higher id than the message it answers, so an id above every
+ * message of the task can never be answered: say so at once, not after 20 minutes.
+ */
+function checkSinceId(given: number, page: MessagesPage, taskId: string): void {
+  const newest = page.messages.reduce((max, m) => Math.max(max, m.id), 0);
+  if (given <= newest) return;
+  throw usageError(
+    `--since-id ${given} is above every message id of task ${taskId} (${newest ? `the newest is ${newest}` : 'it has no messages'})`,
+    `Give the Message ID that send-message printed, or leave --since-id out to wait for the reply to your latest message: ${cliCommand('get-messages', '--task-id', taskId, '--wait')}`,
+  );
+}
+
+/** Waits until an assistant reply newer than --since-id has finished; returns it and the page it came on. */
+async function awaitReply(
+  ctx: CommandContext,
+  client: AnyGenClient,
+  opts: GetMessagesOptions,
+  taskId: string,
+  limit: number,
+) {
   const given =
     opts.sinceId === undefined ? undefined : intOption('--since-id', opts.sinceId, 0, Number.MAX_SAFE_INTEGER, 0);
-  const times = waitTimes(opts);
-  const client = await ctx.client(opts);
-  // Without --since-id, the reply wanted is the one to the latest message sent: an older
-  // finished reply must not end the wait at once (the Python script's default of 0 did).
+  // Without --since-id, an older finished reply must not end the wait at once (the
+  // Python script's default of 0 did): the first page tells which message is the latest.
   let sinceId = given ?? -1;
   let checked = false;
-  const latestUserMessage = (page: MessagesPage) =>
-    page.messages.filter((m) => m.role === 'user').reduce((max, m) => Math.max(max, m.id), 0);
   const newer = (page: MessagesPage) =>
     page.messages.filter(
       (m) => m.role === 'assistant' && m.id > sinceId && (m.status === 'completed' || m.status === 'failed'),
@@ -92,43 +120,59 @@ async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskI
     },
     async (o) => (await client.getMessages(taskId, { limit }, { ...o, retries: 0 })).data,
     (p) => {
-      // A reply always has a higher id than the message it answers, so an id above every
-      // message of the task can never be answered: say so now, not after 20 minutes.
-      if (given !== undefined && !checked) {
-        checked = true;
-        const newest = p.messages.reduce((max, m) => Math.max(max, m.id), 0);
-        if (given > newest) {
-          throw usageError(
-            `--since-id ${given} is above every message id of task ${taskId} (${newest ? `the newest is ${newest}` : 'it has no messages'})`,
-            `Give the Message ID that send-message printed, or leave --since-id out to wait for the reply to your latest message: ${cliCommand('get-messages', '--task-id', taskId, '--wait')}`,
-          );
-        }
-      }
       if (sinceId < 0) sinceId = latestUserMessage(p);
+      else if (given !== undefined && !checked) checkSinceId(given, p, taskId);
+      checked = true;
       const done = newer(p).length > 0;
       const running = p.messages.find((m) => m.role === 'assistant' && m.id > sinceId);
       return { status: done ? 'completed' : (running?.status ?? 'waiting for reply'), done };
     },
-    times,
+    waitTimes(opts),
     () => ({
       stopped: 'Stopped waiting for the reply',
       still: 'it may still arrive',
       // Without a first answer there is no message id to give: leave it to the default.
-      hint: `Resume with: ${cliCommand('get-messages', '--task-id', taskId, '--wait', ...(sinceId >= 0 ? ['--since-id', sinceId] : []))}`,
+      hint: `Resume with: ${cliCommand('get-messages', '--task-id', taskId, '--wait', ...(sinceId >= 0 ? ['--since-id', sinceId] : []), ...(opts.output ? ['--output', opts.output] : []))}`,
     }),
   );
   // The newest finished reply is the answer to the latest message.
-  const reply = newer(page).sort((a, b) => b.id - a.id)[0] as TaskMessage;
+  return { page, reply: newer(page).sort((a, b) => b.id - a.id)[0] as TaskMessage };
+}
+
+async function waitForReply(ctx: CommandContext, opts: GetMessagesOptions, taskId: string, limit: number) {
+  if (opts.cursor !== undefined) throw usageError('--cursor cannot be used with --wait');
+  if (opts.output !== undefined) checkFolderTarget('--output', requireText('--output', opts.output));
+  waitTimes(opts);
+  if (opts.detach) {
+    const since =
+      opts.sinceId !== undefined
+        ? ['--since-id', String(intOption('--since-id', opts.sinceId, 0, Number.MAX_SAFE_INTEGER, 0))]
+        : [];
+    const args = ['get-messages', '--task-id', taskId, '--wait', ...since, ...watchFlags(opts)];
+    await detach(ctx, { taskId, args, net: opts, logDir: logFolder(ctx) });
+    return;
+  }
+  const client = await ctx.client(opts);
+  const { page, reply } = await awaitReply(ctx, client, opts, taskId, limit);
   if (reply.status === 'failed') {
     throw new AnyGenError({
       kind: 'task_failed',
       message: `The reply failed: ${client.redact(contentText(reply.content)) || 'no reason given'}`,
     });
   }
+  const version = versionOf(page.task_snapshot?.content_version);
+  await ctx.history.record({ task_id: taskId, ...(version !== undefined ? { content_version: version } : {}) });
   const result: ReplyResult = { task_id: taskId, reply: messageView(reply), task_snapshot: snapshotView(page) };
-  await ctx.out.result('reply', result, [
+  const lines: HumanLine[] = [
     ['Message ID', reply.id],
     ['Status', reply.status ?? 'completed'],
     ['Reply', contentText(reply.content)],
-  ]);
+  ];
+  if (opts.output !== undefined) {
+    // The revised files, named with their version so they never pass for the original.
+    const { data: task } = await client.getTask(taskId, { signal: ctx.io.signal });
+    result.downloads = await downloadAll(ctx, client, task, taskFiles(task), opts.output, version ?? 0);
+    lines.push(...result.downloads.map((d): HumanLine => ['Local file', d.path]));
+  }
+  await ctx.out.result('reply', result, lines);
 }

@@ -4,7 +4,7 @@ import type { PrepareMessage } from '../client/schemas.js';
 import { AnyGenError, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
 import { readStdin } from '../io.js';
-import { cliCommand } from '../render/format.js';
+import { cliCommand, shellQuote } from '../render/format.js';
 import type { HumanLine } from '../render/output.js';
 import type { PrepareResult } from '../render/results.js';
 import { type Conversation, loadConversation, samePath, saveConversation } from '../store/conversation.js';
@@ -113,10 +113,35 @@ export async function run(ctx: CommandContext, opts: PrepareOptions) {
   if (ready && suggested) {
     lines.push(['Prompt', suggested.prompt ?? '']);
     if (suggested.file_tokens?.length) lines.push(['File Tokens', suggested.file_tokens.join(', ')]);
+  }
+  sayWhatNext(ctx, opts, ready ? suggested : null);
+  await ctx.out.result('prepare', result, lines);
+}
+
+/**
+ * The command to run next (stderr, human mode): create from the saved conversation
+ * once it is ready, else the next turn. A turn read from --input and not saved is lost
+ * to the next one, so that is said too.
+ */
+function sayWhatNext(ctx: CommandContext, opts: PrepareOptions, ready: Conversation['suggested_task_params']) {
+  if (opts.input !== undefined && opts.save === undefined) {
+    ctx.out.warn(
+      `Warning: this turn was not saved to ${opts.input}; add --save ${shellQuote(opts.input)} to keep the conversation going`,
+    );
+  }
+  if (ready) {
+    const next = opts.save
+      ? cliCommand('create', '--from', opts.save)
+      : cliCommand(
+          'create',
+          '--prompt',
+          ready.prompt ?? '',
+          ...(ready.file_tokens ?? []).flatMap((t) => ['--file-token', t]),
+        );
+    ctx.out.info(`Next: ${next}`);
   } else if (opts.save !== undefined) {
     ctx.out.info(
       `Continue with: ${cliCommand('prepare', '--input', opts.save, '--message', '…', '--save', opts.save)}`,
     );
   }
-  await ctx.out.result('prepare', result, lines);
 }

@@ -2,10 +2,11 @@
 import type { CommandContext } from '../factory.js';
 import { waitTimes } from '../flags.js';
 import { humanTask } from '../render/task.js';
-import { type CreateOptions, createTask, finish, plan } from './create.js';
+import { type CreateOptions, createDetached, createTask, finish, plan } from './create.js';
 
 export async function run(ctx: CommandContext, opts: CreateOptions) {
-  const p = plan(ctx, opts);
+  const p = await plan(ctx, opts);
+  if (opts.detach) return createDetached(ctx, opts, p);
   const times = waitTimes(opts);
   const created = await createTask(ctx, opts, p);
   const result = await finish(ctx, created, times, opts.output);

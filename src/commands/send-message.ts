@@ -33,6 +33,9 @@ export async function run(ctx: CommandContext, opts: SendMessageOptions) {
     { content, fileTokens: tokens },
     { signal: ctx.io.signal },
   );
+  // The next download of this task asks which version its files show (poster_v1.png).
+  const seen = ctx.history.find(taskId);
+  await ctx.history.record({ task_id: taskId, messages_sent: (seen?.messages_sent ?? 0) + 1 });
   const result: SendMessageResult = {
     task_id: taskId,
     message_id: data.message.id,

@@ -119,12 +119,6 @@ export async function waitWithProgress<T>(
 }
 
 /**
- * The task a command last read or waited for, so that its downloads can name it in
- * --progress json without every command handing it along.
- */
-const taskAtHand = new WeakMap<CommandContext, Task>();
-
-/**
  * A wait whose first read finds nobody at the base URL stops at once (exit 4) and says
  * where it looked: retrying a wrong ANYGEN_BASE_URL or a stopped server for 20 minutes
  * helps no one. Later failures are retried as usual.
@@ -140,7 +134,11 @@ function unreachable(ctx: CommandContext, err: AnyGenError, giveUp: () => GiveUp
   });
 }
 
-/** Poll until the task completes; a failed task, the cap or Ctrl-C end it with the matching error. */
+/**
+ * Poll until the task completes; a failed task, the cap or Ctrl-C end it with the
+ * matching error. The outcome goes into the task history either way, so `status` and
+ * `tasks` know it without anyone reading a log.
+ */
 export async function waitForTask(
   ctx: CommandContext,
   client: AnyGenClient,
@@ -148,37 +146,52 @@ export async function waitForTask(
   times: WaitTimes,
   outputDir?: string,
 ): Promise<Task> {
-  const task = await waitWithProgress(
-    ctx,
-    { label: `Waiting for task ${taskId}`, taskId },
-    async (o) => (await client.getTask(taskId, { ...o, retries: 0 })).data,
-    (t) => ({
-      status: t.status,
-      progress: t.progress ?? undefined,
-      done: t.status === 'completed' || ENDED_BADLY.has(t.status),
-    }),
-    times,
-    () => ({
-      stopped: `Stopped waiting for task ${taskId}`,
-      still: 'it may still finish',
-      hint: taskHint(client, taskId, outputDir),
-    }),
-  );
-  taskAtHand.set(ctx, task);
-  if (ENDED_BADLY.has(task.status)) {
-    const reason =
-      typeof task.error === 'string' && task.error
-        ? client.redact(task.error)
-        : task.status === 'failed'
-          ? 'no reason given'
-          : `it was ${task.status}`;
-    throw new AnyGenError({
-      kind: 'task_failed',
-      message: `Task ${taskId} failed: ${reason}`,
-      hint: `Details: ${taskUrl(client, taskId, task.output?.task_url)}`,
-    });
+  let task: Task;
+  try {
+    task = await waitWithProgress(
+      ctx,
+      { label: `Waiting for task ${taskId}`, taskId },
+      async (o) => (await client.getTask(taskId, { ...o, retries: 0 })).data,
+      (t) => ({
+        status: t.status,
+        progress: t.progress ?? undefined,
+        done: t.status === 'completed' || ENDED_BADLY.has(t.status),
+      }),
+      times,
+      () => ({
+        stopped: `Stopped waiting for task ${taskId}`,
+        still: 'it may still finish',
+        hint: taskHint(client, taskId, outputDir),
+      }),
+    );
+  } catch (err) {
+    if (err instanceof AnyGenError)
+      await ctx.history.record({ task_id: taskId, last_error: `${err.kind}: ${err.message}` });
+    throw err;
   }
+  const failed = ENDED_BADLY.has(task.status) ? failure(client, task) : undefined;
+  await ctx.history.record({
+    task_id: taskId,
+    status: task.status,
+    ...(task.output?.task_url ? { task_url: taskUrl(client, taskId, task.output.task_url) } : {}),
+    last_error: failed ? `task_failed: ${failed.message}` : null,
+  });
+  if (failed) throw failed;
   return task;
+}
+
+function failure(client: AnyGenClient, task: Task): AnyGenError {
+  const reason =
+    typeof task.error === 'string' && task.error
+      ? client.redact(task.error)
+      : task.status === 'failed'
+        ? 'no reason given'
+        : `it was ${task.status}`;
+  return new AnyGenError({
+    kind: 'task_failed',
+    message: `Task ${task.task_id} failed: ${reason}`,
+    hint: `Details: ${taskUrl(client, task.task_id, task.output?.task_url)}`,
+  });
 }
 
 /** The files a completed task offers: `output.files`, else `file_url`/`file_name`. */
@@ -189,20 +202,55 @@ export function taskFiles(task: Task): FileToFetch[] {
   return url ? [{ url, name: task.output?.file_name ?? null }] : [];
 }
 
+/**
+ * The content version a task's files show now: 0 for the original, 1, 2, … after each
+ * change request. Read from the service only when this CLI sent the task a change
+ * (the task history says so); otherwise what the history last saw.
+ */
+export async function contentVersion(ctx: CommandContext, client: AnyGenClient, taskId: string): Promise<number> {
+  const entry = ctx.history.find(taskId);
+  if (!entry?.messages_sent) return entry?.content_version ?? 0;
+  const { data } = await client.getMessages(taskId, { limit: 1 }, { signal: ctx.io.signal });
+  return versionOf(data.task_snapshot?.content_version) ?? entry.content_version;
+}
+
+/** A content version as the service reports it (a number or a numeric string), else undefined. */
+export function versionOf(value: unknown): number | undefined {
+  const v = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined;
+}
+
+/**
+ * Save a task's files into `outputDir`, a revision's named with its version
+ * (`poster_v2.png`) so that it never passes for the original, and keep them in the
+ * task history.
+ */
 export async function downloadAll(
   ctx: CommandContext,
   client: AnyGenClient,
+  task: Task,
   items: FileToFetch[],
   outputDir: string,
+  version?: number,
 ): Promise<Downloaded[]> {
-  const progress = downloadProgress(ctx.out, taskAtHand.get(ctx));
+  const v = version ?? (await contentVersion(ctx, client, task.task_id));
+  const progress = downloadProgress(ctx.out, task);
   const done: Downloaded[] = [];
   for (const item of items) {
     progress.starting(item.name ?? item.url);
-    const saved = await client.download(item, outputDir, { signal: ctx.io.signal });
+    const saved = await client.download(item, outputDir, {
+      signal: ctx.io.signal,
+      ...(v > 0 ? { suffix: `_v${v}` } : {}),
+    });
     progress.finished(saved);
     done.push(saved);
   }
+  await ctx.history.record({
+    task_id: task.task_id,
+    status: task.status,
+    content_version: v,
+    files: done.map((d) => ({ ...d, version: v })),
+  });
   return done;
 }
 
@@ -252,7 +300,6 @@ export async function completedTask(ctx: CommandContext, opts: TaskFilesOptions)
   checkFolderTarget('--output', output);
   const client = await ctx.client(opts);
   const { data: task } = await client.getTask(taskId, { signal: ctx.io.signal });
-  taskAtHand.set(ctx, task);
   if (ENDED_BADLY.has(task.status)) {
     throw new AnyGenError({
       kind: 'task_failed',

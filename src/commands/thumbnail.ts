@@ -11,6 +11,6 @@ export async function run(ctx: CommandContext, opts: TaskFilesOptions) {
     ctx,
     client,
     task,
-    await downloadAll(ctx, client, [{ url, name: `thumbnail_${task.task_id}.png` }], output),
+    await downloadAll(ctx, client, task, [{ url, name: `thumbnail_${task.task_id}.png` }], output),
   );
 }

@@ -7,7 +7,7 @@
 
 import type * as zt from 'zod/mini';
 import { checkTaskId } from '../client/client.js';
-import { downloadAll, taskFiles, taskResult } from '../commands/task.js';
+import { downloadAll, taskFiles, taskResult, versionOf } from '../commands/task.js';
 import { AnyGenError, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
 import {
@@ -399,7 +399,8 @@ const waitForReply = tool({
     if (input.output_dir === undefined) return reply;
     const client = await call.ctx.client(call.net);
     const { data: task } = await client.getTask(id, { signal: call.ctx.io.signal });
-    const downloads = await downloadAll(call.ctx, client, taskFiles(task), input.output_dir);
+    const version = versionOf(reply.task_snapshot?.content_version);
+    const downloads = await downloadAll(call.ctx, client, task, taskFiles(task), input.output_dir, version);
     return { ...reply, task: taskResult(client, task, downloads) };
   },
 });

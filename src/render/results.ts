@@ -51,6 +51,31 @@ export const TaskResult = z.object({
   downloads: z.array(Download),
 });
 
+const HistoryFileRef = z.object({ path: z.string(), url: z.string(), bytes: z.number(), version: z.number() });
+
+/** One task of the history, as `tasks` lists it. */
+const TaskEntry = z.object({
+  task_id: z.string(),
+  status: z.nullable(z.string()),
+  task_url: z.nullable(z.string()),
+  prompt: z.nullable(z.string()),
+  created_at: z.string(),
+  updated_at: z.string(),
+  files: z.array(HistoryFileRef),
+});
+
+export const TasksResult = z.object({ tasks: z.array(TaskEntry) });
+
+/** A wait handed to a background watcher (`--detach`). */
+export const DetachedResult = z.object({
+  task_id: z.string(),
+  task_url: z.optional(z.string()),
+  pid: z.number(),
+  log: z.string(),
+  /** False when a watcher for this task was already running: no second one was started. */
+  started: z.boolean(),
+});
+
 export const CreateResult = z.object({
   task_id: z.string(),
   task_url: z.string(),
@@ -94,6 +119,8 @@ export const ReplyResult = z.object({
   task_id: z.string(),
   reply: Message,
   task_snapshot: Snapshot,
+  /** With --output: the revised files, named with their version. */
+  downloads: z.optional(z.array(Download)),
 });
 
 /** The MCP tool wait_for_reply: the reply, and with output_dir the task it changed, as poll prints it. */
@@ -154,6 +181,8 @@ export type SendMessageResult = z.infer<typeof SendMessageResult>;
 export type MessagesResult = z.infer<typeof MessagesResult>;
 export type ReplyResult = z.infer<typeof ReplyResult>;
 export type BatchResult = z.infer<typeof BatchResult>;
+export type TasksResult = z.infer<typeof TasksResult>;
+export type DetachedResult = z.infer<typeof DetachedResult>;
 
 /** Every result, by the name commands hand to the renderer. */
 export const RESULT_SCHEMAS = {
@@ -171,6 +200,8 @@ export const RESULT_SCHEMAS = {
   verify: VerifyResult,
   batch: BatchResult,
   sandbox: SandboxResult,
+  tasks: TasksResult,
+  detached: DetachedResult,
 } as const;
 
 export type ResultKind = keyof typeof RESULT_SCHEMAS;
@@ -185,11 +216,13 @@ export const RESULT_COMMANDS: Record<ResultKind, string> = {
   upload: 'upload',
   prepare: 'prepare',
   create: 'create (add `task` with --wait)',
-  task: 'poll, download, thumbnail, run',
+  task: 'poll, download, thumbnail, run, status',
   sendMessage: 'send-message',
   messages: 'get-messages',
   reply: 'get-messages --wait',
   verify: 'verify',
   batch: 'batch (`success` is false unless every item completed)',
   sandbox: 'sandbox (printed when it starts listening)',
+  tasks: 'tasks',
+  detached: 'poll, create, run, get-messages --wait with --detach',
 };
