@@ -63,7 +63,7 @@ const CREATING: readonly OptionSpec[] = [
   ...NETWORK,
   ...WAITING,
   ['-o, --operation <operation>', 'the kind of task; ai_designer (or ai-designer) for images', 'ai_designer'],
-  ['-p, --prompt <text>', 'what to generate, or give it by --prompt-file, --stdin or --from (required)'],
+  ['-p, --prompt <text>', 'what to generate; a prompt file, standard input or a ready conversation may give it instead (required)'],
   ['--prompt-file <file>', 'read the prompt from this file (no shell quoting)'],
   ['--stdin', 'read the prompt from standard input'],
   ['--from <file>', 'take the prompt and file tokens from a conversation prepare answered ready (flags given win)'],

@@ -62,7 +62,9 @@ export async function promptPlan(ctx: CommandContext, opts: PromptOptions): Prom
   if (opts.promptFile !== undefined) text = readPromptFile(opts.promptFile);
   if (opts.stdin) text = await readStdin(ctx.io.stdin);
   if (text !== undefined && text.trim() === '') {
-    throw usageError(`The prompt from ${given[0]} is empty`);
+    throw usageError(
+      given[0] === '--prompt' ? '--prompt is required and may not be empty' : `The prompt from ${given[0]} is empty`,
+    );
   }
   const prompt = text?.trim() ?? suggested?.prompt;
   if (!prompt) {

@@ -56,12 +56,28 @@ function codeCacheDir(): string {
   return codeCache;
 }
 
+let stateHome: string | undefined;
+/**
+ * The task history and watcher logs of every run that does not ask for its own
+ * (XDG_STATE_HOME in `extra`): outside the test's home folder, which many tests compare
+ * before and after a command.
+ */
+function sharedStateDir(): string {
+  if (!stateHome) {
+    const dir = mkdtempSync(join(tmpdir(), 'anygen-test-state-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    stateHome = dir;
+  }
+  return stateHome;
+}
+
 export function envFor(s: Sandbox | undefined, configHome: string, extra: Record<string, string | undefined> = {}) {
   return {
     PATH: process.env.PATH,
     HOME: configHome,
     XDG_CONFIG_HOME: join(configHome, 'xdg'),
     XDG_CACHE_HOME: codeCacheDir(),
+    XDG_STATE_HOME: sharedStateDir(),
     ...(s ? { ANYGEN_BASE_URL: s.url, ANYGEN_API_KEY: TEST_KEY } : {}),
     ...extra,
   } as Record<string, string | undefined>;

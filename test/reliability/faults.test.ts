@@ -12,6 +12,7 @@ import type { CommandContext } from '../../src/factory.js';
 import type { IO } from '../../src/io.js';
 import { Output } from '../../src/render/output.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import { TaskHistory } from '../../src/store/history.js';
 import { envFor, json, runBin, runCli, sandbox, TEST_KEY, tempDir } from '../helpers/harness.js';
 import { assertCleanError, client, lines, listen, makeTask } from './helpers.js';
 
@@ -79,7 +80,11 @@ describe('faults while polling', () => {
       signal: new AbortController().signal,
     };
     const out = new Output(io, { json: false, quiet: false, verbose: false });
-    const ctx = { io, out } as unknown as CommandContext;
+    const ctx = {
+      io,
+      out,
+      history: new TaskHistory({ ANYGEN_NO_HISTORY: '1' }, io.now, () => {}),
+    } as unknown as CommandContext;
     const started = performance.now();
     const task = await waitForTask(ctx, c, id, { intervalMs: 3_000, timeoutMs: 20 * 60_000 });
     const realMs = performance.now() - started;
