@@ -6,7 +6,7 @@
 import type * as z from 'zod/mini';
 import { AnyGenError, type ErrorKind, interrupted, isTransient, kindForServerCode } from '../errors.js';
 import { abortableSleep } from '../sleep.js';
-import { HttpTransportError, send } from './http.js';
+import { type HttpHeaders, HttpTransportError, send } from './http.js';
 import { describeIssue } from './schemas.js';
 
 export interface Timeouts {
@@ -44,6 +44,58 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { retries: 2, baseDelayMs: 500, maxDelayMs: 8_000 };
 
+/** All the time a one-shot read may take, retries and the waits between them included. */
+export const DEFAULT_READ_DEADLINE_MS = 60_000;
+
+/** A retry is made only if at least this long (or the whole per-try timeout, if shorter) is left for it. */
+const MIN_TRY_MS = 1_000;
+
+/**
+ * The time arithmetic of one call: each try gets its per-try timeout, capped by the
+ * caller's cap (a wait's deadline) and by what is left of the call's own deadline, and
+ * a retry is made only while it leaves time for a try worth making.
+ */
+export class CallBudget {
+  private readonly started: number;
+  private readonly perTryMs: number;
+  private readonly capMs: number | undefined;
+  private readonly deadlineMs: number | undefined;
+
+  constructor(opts: { perTryMs: number; capMs?: number | undefined; deadlineMs?: number | undefined }, now: number) {
+    this.started = now;
+    this.perTryMs = opts.perTryMs;
+    this.capMs = opts.capMs;
+    this.deadlineMs = opts.deadlineMs;
+  }
+
+  get bounded(): boolean {
+    return this.deadlineMs !== undefined;
+  }
+
+  elapsed(now: number): number {
+    return now - this.started;
+  }
+
+  /** How long the next try may take. */
+  tryMs(now: number): number {
+    const left = this.deadlineMs === undefined ? Infinity : this.deadlineMs - this.elapsed(now);
+    return Math.max(1, Math.min(this.perTryMs, this.capMs ?? Infinity, left));
+  }
+
+  /** Whether waiting `waitMs` still leaves time for another try before the deadline. */
+  mayRetry(now: number, waitMs: number): boolean {
+    if (this.deadlineMs === undefined) return true;
+    const left = this.deadlineMs - this.elapsed(now) - waitMs;
+    return left >= Math.min(MIN_TRY_MS, this.perTryMs);
+  }
+}
+
+/** The wait before try `attempt + 1`: the server's Retry-After, or a doubling back-off. */
+export function retryDelayMs(attempt: number, policy: RetryPolicy, retryAfterSeconds?: number): number {
+  if (retryAfterSeconds !== undefined) return Math.min(retryAfterSeconds * 1000, 60_000);
+  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+}
+
 export interface TransportOptions {
   baseUrl: string;
   apiKey: string;
@@ -51,6 +103,11 @@ export interface TransportOptions {
   headers?: Record<string, string>;
   timeouts?: Partial<Timeouts>;
   retry?: Partial<RetryPolicy>;
+  /**
+   * All the time a one-shot read (a `read` call that no wait caps: verify, get-messages,
+   * the task read before a download) may take, retries included. Default 60 s.
+   */
+  readDeadlineMs?: number;
   onRequest?: (log: RequestLog) => void;
   /** For tests: how to wait between retries. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -101,6 +158,7 @@ export class Transport {
   private readonly headers: Record<string, string>;
   private readonly timeouts: Timeouts;
   private readonly retry: RetryPolicy;
+  private readonly readDeadlineMs: number;
   private readonly opts: TransportOptions;
 
   constructor(opts: TransportOptions) {
@@ -112,6 +170,7 @@ export class Transport {
     this.headers = opts.headers ?? {};
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.readDeadlineMs = opts.readDeadlineMs ?? DEFAULT_READ_DEADLINE_MS;
   }
 
   get userAgent(): string {
@@ -132,23 +191,33 @@ export class Transport {
   async call<T>(spec: CallSpec<T>): Promise<CallResult<T>> {
     const retries = spec.retries ?? this.retry.retries;
     const sleep = this.opts.sleep ?? abortableSleep;
+    // A wait caps each read itself and retries on its own clock; a one-shot read has only this deadline.
+    const oneShot = spec.timeout === 'read' && spec.timeoutCapMs === undefined;
+    const budget = new CallBudget(
+      {
+        perTryMs: this.timeouts[spec.timeout],
+        capMs: spec.timeoutCapMs,
+        deadlineMs: oneShot ? this.readDeadlineMs : undefined,
+      },
+      Date.now(),
+    );
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once(spec, attempt);
+        return await this.once(spec, attempt, budget.tryMs(Date.now()));
       } catch (err) {
         if (!(err instanceof AnyGenError)) throw err;
         const mayRepeat = spec.idempotent ? err.retryable : err.retryable && !err.sent;
-        if (!mayRepeat || attempt > retries || spec.signal?.aborted) throw err;
-        const backoff = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
-        const wait = err.retryAfter !== undefined ? Math.min(err.retryAfter * 1000, 60_000) : backoff;
+        const wait = retryDelayMs(attempt, this.retry, err.retryAfter);
+        if (!mayRepeat || attempt > retries || spec.signal?.aborted || !budget.mayRetry(Date.now(), wait)) {
+          throw giveUp(err, spec, budget, attempt);
+        }
         await sleep(wait, spec.signal);
         if (spec.signal?.aborted) throw interrupted(spec.endpoint);
       }
     }
   }
 
-  private async once<T>(spec: CallSpec<T>, attempt: number): Promise<CallResult<T>> {
-    const timeoutMs = Math.max(1, Math.min(this.timeouts[spec.timeout], spec.timeoutCapMs ?? Infinity));
+  private async once<T>(spec: CallSpec<T>, attempt: number, timeoutMs: number): Promise<CallResult<T>> {
     const timer = new AbortController();
     const timeout = setTimeout(() => timer.abort(), timeoutMs);
     const signal = spec.signal ? AbortSignal.any([spec.signal, timer.signal]) : timer.signal;
@@ -164,35 +233,12 @@ export class Transport {
         ...extra,
       });
 
-    const headers: Record<string, string> = {
-      ...this.headers,
-      'user-agent': this.opts.userAgent,
-      accept: 'application/json',
-      authorization: this.authToken,
-    };
-    let body: string | AsyncIterable<Uint8Array> | undefined;
-    if (spec.json !== undefined) {
-      body = JSON.stringify(spec.json);
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(body));
-    } else if (spec.body) {
-      const made = spec.body();
-      body = made.stream;
-      headers['content-type'] = made.contentType;
-      headers['content-length'] = String(made.length);
-    }
-
     let res: Awaited<ReturnType<typeof send>>;
-    let text: string;
+    let raw: Buffer;
     try {
-      res = await send({
-        url: new URL(this.origin + path),
-        method: spec.method,
-        headers,
-        ...(body !== undefined ? { body } : {}),
-        signal,
-      });
-      text = await readText(res.body, MAX_ANSWER_BYTES);
+      res = await send({ url: new URL(this.origin + path), method: spec.method, ...this.content(spec), signal });
+      // The timer runs until the last byte: a body that stalls or trickles is a timeout too.
+      raw = await readBytes(res.body, MAX_ANSWER_BYTES);
     } catch (err) {
       const error = this.transportError(err, spec, timeoutMs, timer.signal.aborted);
       log({ error: error.message });
@@ -203,13 +249,68 @@ export class Transport {
 
     const requestId = headerValue(res.headers['x-request-id']);
     log({ status: res.status, ...(requestId ? { requestId } : {}) });
+    const text = await this.decoded(spec, res.status, res.headers, raw, requestId);
     return this.interpret(spec, res.status, res.headers, text, requestId);
+  }
+
+  /** The request's headers and body. */
+  private content(spec: CallSpec<unknown>): {
+    headers: Record<string, string>;
+    body?: string | AsyncIterable<Uint8Array>;
+  } {
+    const headers: Record<string, string> = {
+      ...this.headers,
+      'user-agent': this.opts.userAgent,
+      accept: 'application/json',
+      authorization: this.authToken,
+    };
+    if (spec.json !== undefined) {
+      const body = JSON.stringify(spec.json);
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+      return { headers, body };
+    }
+    if (spec.body) {
+      const made = spec.body();
+      headers['content-type'] = made.contentType;
+      headers['content-length'] = String(made.length);
+      return { headers, body: made.stream };
+    }
+    return { headers };
+  }
+
+  /** The answer's text, with its Content-Encoding (gzip, deflate) undone. */
+  private async decoded(
+    spec: CallSpec<unknown>,
+    status: number,
+    headers: HttpHeaders,
+    raw: Buffer,
+    requestId: string | undefined,
+  ): Promise<string> {
+    const encodings = contentEncodings(headerValue(headers['content-encoding']));
+    if (encodings.length === 0 || raw.length === 0) return raw.toString('utf8');
+    try {
+      // zlib is loaded only when a compressed answer arrives.
+      const { decode } = await import('./decode.js');
+      return (await decode(raw, encodings, MAX_ANSWER_BYTES)).toString('utf8');
+    } catch (err) {
+      const where = `${spec.endpoint} (${spec.method} ${spec.path.split('?')[0]})`;
+      const detail = err instanceof Error ? this.redact(err.message) : String(err);
+      throw new AnyGenError({
+        status,
+        endpoint: spec.endpoint,
+        ...(requestId ? { requestId } : {}),
+        kind: 'protocol',
+        message: `${where} answered with a body that could not be decoded: ${detail} (HTTP ${status}${requestId ? `, request id ${requestId}` : ''})`,
+        retryable: false,
+      });
+    }
   }
 
   private interpret<T>(
     spec: CallSpec<T>,
     status: number,
-    headers: Record<string, string | string[] | undefined>,
+    headers: HttpHeaders,
     text: string,
     requestId: string | undefined,
   ): CallResult<T> {
@@ -344,7 +445,7 @@ function hintFor(kind: ErrorKind): { hint?: string } {
   }
 }
 
-async function readText(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
+async function readBytes(body: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -354,7 +455,32 @@ async function readText(body: AsyncIterable<Buffer>, limit: number): Promise<str
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** The codings of a Content-Encoding header, in the order they were applied; `identity` dropped. */
+function contentEncodings(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter((e) => e !== '' && e !== 'identity');
+}
+
+/**
+ * The error that ends a call. A one-shot read that ran out of time says how long it
+ * really took, all tries together, and how many tries it made.
+ */
+function giveUp(err: AnyGenError, spec: CallSpec<unknown>, budget: CallBudget, attempts: number): AnyGenError {
+  if (err.kind !== 'timeout' || !budget.bounded) return err;
+  const took = formatElapsed(budget.elapsed(Date.now()));
+  const tries = attempts === 1 ? '1 try' : `${attempts} tries`;
+  return err.with({ message: `${spec.endpoint}: no answer from AnyGen within ${took} (${tries})` });
+}
+
+/** Elapsed time as a person reads it: tenths under 10 s, whole seconds above. */
+export function formatElapsed(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
 function queryString(query: CallSpec<unknown>['query']): string {

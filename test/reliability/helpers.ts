@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { AnyGenClient } from '../../src/client/client.js';
@@ -216,4 +216,64 @@ export function startBin(
     });
   });
   return { child, done };
+}
+
+export interface Stub {
+  url: string;
+  /** Requests that reached the server. */
+  requests: () => number;
+  /** Body bytes written so far, across all answers. */
+  bytesSent: () => number;
+}
+
+/** A loopback server whose every answer is written by `answer`; `write` counts the body bytes it sends. */
+export async function stub(
+  t: After,
+  answer: (res: ServerResponse, write: (chunk: string | Buffer) => void) => void,
+): Promise<Stub> {
+  let requests = 0;
+  let bytes = 0;
+  const server = createServer((req, res) => {
+    requests++;
+    req.resume();
+    answer(res, (chunk) => {
+      bytes += Buffer.byteLength(chunk);
+      res.write(chunk);
+    });
+  });
+  const port = await listen(t, server);
+  return { url: `http://127.0.0.1:${port}`, requests: () => requests, bytesSent: () => bytes };
+}
+
+/** Headers (and a first byte of the body, when `firstByte`), then silence: the rest never comes. */
+export function stalling(t: After, opts: { firstByte?: boolean } = {}): Promise<Stub> {
+  return stub(t, (res, write) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '4096' });
+    res.flushHeaders();
+    if (opts.firstByte) write('{');
+  });
+}
+
+/** Headers, then the body one byte every `everyMs`, on and on (it never ends on its own). */
+export function trickling(t: After, everyMs: number): Promise<Stub> {
+  return stub(t, (res, write) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(1024 * 1024) });
+    res.flushHeaders();
+    write('{');
+    const timer = setInterval(() => write(' '), everyMs);
+    res.on('close', () => clearInterval(timer));
+  });
+}
+
+/** Every answer is `body` (bytes as they go on the wire) with the given status and Content-Encoding. */
+export function encodedAnswer(t: After, body: Buffer, encoding: string, status = 200): Promise<Stub> {
+  return stub(t, (res) => {
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-encoding': encoding,
+      'content-length': String(body.length),
+      'x-request-id': 'req_encoded',
+    });
+    res.end(body);
+  });
 }
