@@ -304,7 +304,10 @@ describe('batch', () => {
       [['--shard', 'a/b'], /--shard must look like I\/N/],
       [['--concurrency', '0'], /--concurrency must be between 1 and 32, not 0/],
       [['--concurrency', '33'], /--concurrency must be between 1 and 32, not 33/],
-      [['--progress', 'fancy'], /--progress <mode>' argument 'fancy' is invalid. Allowed choices are auto, spinner, plain, json, none/],
+      [
+        ['--progress', 'fancy'],
+        /--progress <mode>' argument 'fancy' is invalid. Allowed choices are auto, spinner, plain, json, none/,
+      ],
     ] as const) {
       test(`${args.join(' ')}`, async (t) => {
         const s = await sandbox(t);
