@@ -48,7 +48,7 @@ export interface RunnerOptions {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Ctrl-C or SIGTERM. */
   signal: AbortSignal;
-  /** Fetches a completed task's files under the names given (see commands/common.ts downloadAll). */
+  /** Fetches a completed task's files under the names given (see commands/task.ts downloadAll). */
   download: (files: FileToFetch[], signal: AbortSignal) => Promise<Downloaded[]>;
   onEvent?: (event: BatchEvent) => void;
   /** Kept up to date with the number of items being worked on (for the progress display). */
