@@ -6,7 +6,7 @@
 import type * as z from 'zod/mini';
 import { AnyGenError, type ErrorKind, interrupted, isTransient, kindForServerCode } from '../errors.js';
 import { abortableSleep } from '../sleep.js';
-import { HttpTransportError, send } from './http.js';
+import { deadline, HttpTransportError, send } from './http.js';
 import { describeIssue } from './schemas.js';
 
 export interface Timeouts {
@@ -149,9 +149,7 @@ export class Transport {
 
   private async once<T>(spec: CallSpec<T>, attempt: number): Promise<CallResult<T>> {
     const timeoutMs = Math.max(1, Math.min(this.timeouts[spec.timeout], spec.timeoutCapMs ?? Infinity));
-    const timer = new AbortController();
-    const timeout = setTimeout(() => timer.abort(), timeoutMs);
-    const signal = spec.signal ? AbortSignal.any([spec.signal, timer.signal]) : timer.signal;
+    const limit = deadline(timeoutMs, spec.signal);
     const path = this.prefix + spec.path + queryString(spec.query);
     // Date.now, not performance.now: the latter loads perf_hooks on first use.
     const started = Date.now();
@@ -190,15 +188,15 @@ export class Transport {
         method: spec.method,
         headers,
         ...(body !== undefined ? { body } : {}),
-        signal,
+        signal: limit.signal,
       });
       text = await readText(res.body, MAX_ANSWER_BYTES);
     } catch (err) {
-      const error = this.transportError(err, spec, timeoutMs, timer.signal.aborted);
+      const error = this.transportError(err, spec, timeoutMs, limit.expired);
       log({ error: error.message });
       throw error;
     } finally {
-      clearTimeout(timeout);
+      limit.clear();
     }
 
     const requestId = headerValue(res.headers['x-request-id']);
