@@ -16,7 +16,7 @@
 import type { AnyGenClient } from '../client/client.js';
 import type { Downloaded } from '../client/download.js';
 import type { Task } from '../client/schemas.js';
-import { ENDED_BADLY, type FileToFetch, taskFiles } from '../commands/task.js';
+import { ENDED_BADLY, type FileToFetch, taskFiles, taskWaitState } from '../commands/task.js';
 import { AnyGenError, unexpectedError } from '../errors.js';
 import type { WaitTimes } from '../flags.js';
 import { formatDuration } from '../render/format.js';
@@ -183,7 +183,7 @@ class BatchRun {
       this.stopped = 'interrupted';
       this.stopMessage = 'Interrupted';
     }
-    const items = opts.items.map((i) => this.state.get(i.id) as ItemState);
+    const items = this.state.statesOf(opts.items);
     return {
       items,
       counts: countStates(items),
@@ -344,11 +344,7 @@ class BatchRun {
           throw err;
         }
       },
-      (t) => ({
-        status: t.status,
-        progress: t.progress ?? undefined,
-        done: t.status === 'completed' || ENDED_BADLY.has(t.status),
-      }),
+      taskWaitState,
       { ...this.opts.times, now: this.opts.now, sleep: this.opts.sleep, signal: this.waitSignal },
     );
   }
