@@ -67,7 +67,7 @@ async function dryRun(ctx: CommandContext, { items, state, actions }: BatchPlan)
     if (actions.get(item.id) !== 'create') continue;
     for (const path of item.files) if (!state.upload(path)) uploads.add(path);
   }
-  const states = items.map((i) => state.get(i.id) as ItemState);
+  const states = state.statesOf(items);
   const result: BatchResult = {
     success: true,
     dry_run: true,
@@ -103,7 +103,7 @@ async function runItems(ctx: CommandContext, opts: BatchOptions, plan: BatchPlan
   const progress = await createBatchProgress(
     ctx.out,
     () => ({
-      counts: countStates(items.map((i) => state.get(i.id) as ItemState)),
+      counts: countStates(state.statesOf(items)),
       running: live.running,
       pausedMs: Math.max(0, slow.pausedUntil - ctx.io.now()),
     }),
