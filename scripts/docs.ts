@@ -1,5 +1,5 @@
 /**
- * Writes the README's `--json` result shapes from the schemas in src/results.ts, so
+ * Writes the README's `--json` result shapes from the schemas in src/render/results.ts, so
  * the documented fields are the printed ones. `npm run docs` rewrites the section;
  * a unit test fails when the README is out of date.
  */

@@ -63,7 +63,10 @@ const CREATING: readonly OptionSpec[] = [
   ...NETWORK,
   ...WAITING,
   ['-o, --operation <operation>', 'the kind of task; ai_designer (or ai-designer) for images', 'ai_designer'],
-  ['-p, --prompt <text>', 'what to generate; a prompt file, standard input or a ready conversation may give it instead (required)'],
+  [
+    '-p, --prompt <text>',
+    'what to generate; a prompt file, standard input or a ready conversation may give it instead (required)',
+  ],
   ['--prompt-file <file>', 'read the prompt from this file (no shell quoting)'],
   ['--stdin', 'read the prompt from standard input'],
   ['--from <file>', 'take the prompt and file tokens from a conversation prepare answered ready (flags given win)'],
@@ -371,10 +374,44 @@ function globalMode(flags: {
   };
 }
 
+/** What main learns while commander parses: set by commander's callbacks, read once it is done. */
+interface ParseState {
+  mode: OutputMode;
+  exitCode: number;
+  /** Commander's complaint about the command line, tidied for our one-line error. */
+  usageMessage?: string;
+  /** The command commander was parsing when it gave up: its own --help is the one to read. */
+  failed?: Command;
+  specs: Map<Command, CommandSpec>;
+}
+
 export async function main(argv: string[], io: IO): Promise<number> {
+  const version = await cliVersion();
+  const state: ParseState = { mode: modeBeforeParsing(argv), exitCode: OK, specs: new Map() };
+  const program = createProgram(io, version, state);
+  addCommands(program, io, version, state);
+
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return USAGE;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    return commanderFailure(io, err, state);
+  }
+  return state.exitCode;
+}
+
+async function cliVersion(): Promise<string> {
   // The build stamps the version in; from source (tests) it is read from package.json.
-  const version = typeof __ANYGEN_VERSION__ === 'string' ? __ANYGEN_VERSION__ : (await import('./version.js')).VERSION;
-  let mode = globalMode({
+  return typeof __ANYGEN_VERSION__ === 'string' ? __ANYGEN_VERSION__ : (await import('./version.js')).VERSION;
+}
+
+/** The output mode guessed from the words, for errors commander raises before any action runs. */
+function modeBeforeParsing(argv: string[]): OutputMode {
+  return globalMode({
     json: argv.includes('--json'),
     quiet: argv.includes('--quiet') || argv.includes('-q'),
     verbose: argv.includes('--verbose'),
@@ -384,12 +421,10 @@ export async function main(argv: string[], io: IO): Promise<number> {
         ? 'json'
         : 'auto',
   });
-  let exitCode = OK;
-  let usageMessage: string | undefined;
-  // The command commander was parsing when it gave up: its own --help is the one to read.
-  let failed: Command | undefined;
-  const specs = new Map<Command, CommandSpec>();
+}
 
+/** The top-level program: global flags, help, and commander's output routed to our streams. */
+function createProgram(io: IO, version: string, state: ParseState): Command {
   const program = new Command()
     .name('anygen-image')
     .description('Generate posters, banners and illustrations with AnyGen from the command line.')
@@ -411,7 +446,7 @@ export async function main(argv: string[], io: IO): Promise<number> {
       writeErr: (s) => io.stderr.write(s),
       outputError: (s) => {
         // `--unknown=value` is echoed by commander; the value may be a key, so it is left out.
-        usageMessage = s
+        state.usageMessage = s
           .replace(/^error:\s*/i, '')
           .trim()
           .replace(/(unknown option '[^'=]*=)[^']*'/, "$1…'");
@@ -423,14 +458,18 @@ export async function main(argv: string[], io: IO): Promise<number> {
     throw new CommanderError(OK, 'commander.version', version);
   });
   program.addHelpText('after', ENVIRONMENT_AND_EXIT_CODES);
+  return program;
+}
 
+/** Every row of COMMANDS, each running its module's function lazily, plus `version`. */
+function addCommands(program: Command, io: IO, version: string, state: ParseState): void {
   const action = async (spec: CommandSpec, cmd: Command) => {
-    mode = globalMode(cmd.optsWithGlobals());
+    state.mode = globalMode(cmd.optsWithGlobals());
     const opts = { ...cmd.opts(), ...positional(spec, cmd) };
     const { runCommand } = await import('./factory.js');
-    exitCode = await runCommand(
+    state.exitCode = await runCommand(
       io,
-      mode,
+      state.mode,
       async (ctx) => {
         const fn = (await spec.load())[spec.fn ?? 'run'] as RunFn;
         return fn(ctx, opts);
@@ -440,46 +479,39 @@ export async function main(argv: string[], io: IO): Promise<number> {
   };
   const made = (cmd: Command) => {
     cmd.exitOverride((err) => {
-      failed ??= cmd;
+      state.failed ??= cmd;
       throw err;
     });
   };
-  for (const spec of COMMANDS) specs.set(declare(program, spec, action, made), spec);
+  for (const spec of COMMANDS) state.specs.set(declare(program, spec, action, made), spec);
   program
     .command('version')
     .description('print the version')
     .action(() => {
       io.stdout.write(`${version}\n`);
     });
+}
 
-  if (argv.length === 0) {
-    program.outputHelp({ error: true });
-    return USAGE;
-  }
-
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-  } catch (err) {
-    if (!(err instanceof CommanderError)) throw err;
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return OK;
-    const path = failed ? commandPath(failed) : '';
-    // No command (`anygen-image --json`, `anygen-image config`): the help went to stderr;
-    // under --json stdout still gets its one document.
-    if (err.code === 'commander.help' && !mode.json) return USAGE;
-    const spec = failed ? specs.get(failed) : undefined;
-    const { usageFailure } = await import('./factory.js');
-    return usageFailure(io, mode, {
-      message:
-        err.code === 'commander.help'
-          ? path
-            ? `${path} needs a subcommand: ${failed?.commands.map((c) => c.name()).join(', ')}`
-            : 'No command given'
-          : (usageMessage ?? err.message),
-      command: path,
-      ...(err.code === 'commander.excessArguments' && spec?.textFlag && failed
-        ? { textFlag: spec.textFlag, strayWords: failed.args }
-        : {}),
-    });
-  }
-  return exitCode;
+/** The exit code for commander giving up: help and version are fine, the rest a usage error. */
+async function commanderFailure(io: IO, err: CommanderError, state: ParseState): Promise<number> {
+  const { mode, failed } = state;
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return OK;
+  const path = failed ? commandPath(failed) : '';
+  // No command (`anygen-image --json`, `anygen-image config`): the help went to stderr;
+  // under --json stdout still gets its one document.
+  if (err.code === 'commander.help' && !mode.json) return USAGE;
+  const spec = failed ? state.specs.get(failed) : undefined;
+  const { usageFailure } = await import('./factory.js');
+  return usageFailure(io, mode, {
+    message:
+      err.code === 'commander.help'
+        ? path
+          ? `${path} needs a subcommand: ${failed?.commands.map((c) => c.name()).join(', ')}`
+          : 'No command given'
+        : (state.usageMessage ?? err.message),
+    command: path,
+    ...(err.code === 'commander.excessArguments' && spec?.textFlag && failed
+      ? { textFlag: spec.textFlag, strayWords: failed.args }
+      : {}),
+  });
 }

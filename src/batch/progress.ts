@@ -53,60 +53,76 @@ export async function createBatchProgress(
   const start = now();
   const elapsed = () => now() - start;
   // The same choice as every wait's: under --json or --quiet only an explicit --progress shows anything.
-  const mode = progressStyle(out);
-  const write = (line: string) => out.io.stderr.write(`${cleanText(line)}\n`);
-
-  if (mode === 'none') return NONE;
-  if (mode === 'json') {
-    return {
-      event(e) {
-        const { counts, running } = snapshot();
-        out.io.stderr.write(
-          `${JSON.stringify({
-            type: e.type,
-            ...(e.item
-              ? {
-                  id: e.item.id,
-                  status: e.item.status,
-                  task_id: e.item.task_id,
-                  files: e.item.files,
-                  error: e.item.error,
-                }
-              : {}),
-            ...(e.delayMs !== undefined ? { delay_ms: e.delayMs } : {}),
-            running,
-            counts,
-            elapsed_ms: elapsed(),
-          })}\n`,
-        );
-      },
-      note(text) {
-        out.io.stderr.write(`${JSON.stringify({ type: 'note', message: text, elapsed_ms: elapsed() })}\n`);
-      },
-      stop() {},
-    };
+  switch (progressStyle(out)) {
+    case 'none':
+      return NONE;
+    case 'json':
+      return jsonProgress(out, snapshot, elapsed);
+    case 'plain':
+      return plainProgress(out, snapshot, elapsed);
+    case 'spinner':
+      return spinnerProgress(out, snapshot, elapsed);
   }
-  if (mode === 'plain') {
-    const at = () => `[${formatDuration(elapsed())}]`;
-    // A CI log that stays silent for minutes looks hung: say where the batch is now and then.
-    const beat = setInterval(() => write(`${at()} ${summaryLine(snapshot(), elapsed())}`), HEARTBEAT_MS);
-    beat.unref();
-    write(summaryLine(snapshot(), 0));
-    return {
-      event(e) {
-        // `creating` is a moment, not news: a CI log gets one line per outcome.
-        if (e.item?.status === 'creating' || e.item?.status === 'pending') return;
-        write(`${at()} ${itemLine(e)}`);
-      },
-      note(text) {
-        write(`${at()} ${text}`);
-      },
-      stop() {
-        clearInterval(beat);
-      },
-    };
-  }
+}
 
+function writeLine(out: Output, line: string): void {
+  out.io.stderr.write(`${cleanText(line)}\n`);
+}
+
+/** `--progress json`: one object per event, for programs; the item's own fields plus the totals. */
+function jsonProgress(out: Output, snapshot: () => Snapshot, elapsed: () => number): BatchProgress {
+  const writeJson = (value: object) => out.io.stderr.write(`${JSON.stringify(value)}\n`);
+  return {
+    event(e) {
+      const { counts, running } = snapshot();
+      writeJson({
+        type: e.type,
+        ...(e.item
+          ? {
+              id: e.item.id,
+              status: e.item.status,
+              task_id: e.item.task_id,
+              files: e.item.files,
+              error: e.item.error,
+            }
+          : {}),
+        ...(e.delayMs !== undefined ? { delay_ms: e.delayMs } : {}),
+        running,
+        counts,
+        elapsed_ms: elapsed(),
+      });
+    },
+    note(text) {
+      writeJson({ type: 'note', message: text, elapsed_ms: elapsed() });
+    },
+    stop() {},
+  };
+}
+
+/** A CI log or a pipe: a timestamped line per outcome, and the totals now and then. */
+function plainProgress(out: Output, snapshot: () => Snapshot, elapsed: () => number): BatchProgress {
+  const write = (line: string) => writeLine(out, `[${formatDuration(elapsed())}] ${line}`);
+  // A CI log that stays silent for minutes looks hung: say where the batch is now and then.
+  const beat = setInterval(() => write(summaryLine(snapshot(), elapsed())), HEARTBEAT_MS);
+  beat.unref();
+  writeLine(out, summaryLine(snapshot(), 0));
+  return {
+    event(e) {
+      // `creating` is a moment, not news: a CI log gets one line per outcome.
+      if (e.item?.status === 'creating' || e.item?.status === 'pending') return;
+      write(itemLine(e));
+    },
+    note(text) {
+      write(text);
+    },
+    stop() {
+      clearInterval(beat);
+    },
+  };
+}
+
+/** A terminal: the totals on one live line (ora, loaded only here), failures printed above it. */
+async function spinnerProgress(out: Output, snapshot: () => Snapshot, elapsed: () => number): Promise<BatchProgress> {
   const { default: ora } = await import('ora');
   const columns = (out.io.stderr as { columns?: number }).columns ?? 80;
   const text = () => {
@@ -130,13 +146,13 @@ export async function createBatchProgress(
       // Failures are kept above the live line, where they stay readable.
       if (e.item && (e.item.status === 'failed' || e.item.status === 'unknown')) {
         spinner.clear();
-        write(itemLine(e));
+        writeLine(out, itemLine(e));
       }
       spinner.text = text();
     },
     note(line) {
       spinner.clear();
-      write(line);
+      writeLine(out, line);
       spinner.render();
     },
     stop() {

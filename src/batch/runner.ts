@@ -16,7 +16,7 @@
 import type { AnyGenClient } from '../client/client.js';
 import type { Downloaded } from '../client/download.js';
 import type { Task } from '../client/schemas.js';
-import { ENDED_BADLY, type FileToFetch, taskFiles } from '../commands/task.js';
+import { ENDED_BADLY, type FileToFetch, taskFiles, taskWaitState } from '../commands/task.js';
 import { AnyGenError, unexpectedError } from '../errors.js';
 import type { WaitTimes } from '../flags.js';
 import { formatDuration } from '../render/format.js';
@@ -48,7 +48,7 @@ export interface RunnerOptions {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Ctrl-C or SIGTERM. */
   signal: AbortSignal;
-  /** Fetches a completed task's files under the names given (see commands/common.ts downloadAll). */
+  /** Fetches a completed task's files under the names given (see commands/task.ts downloadAll). */
   download: (files: FileToFetch[], signal: AbortSignal) => Promise<Downloaded[]>;
   onEvent?: (event: BatchEvent) => void;
   /** Kept up to date with the number of items being worked on (for the progress display). */
@@ -138,199 +138,253 @@ export function countStates(items: ItemState[]): Counts {
 }
 
 export async function runBatch(opts: RunnerOptions): Promise<BatchOutcome> {
-  const { client, state } = opts;
-  const gate = new SlowDown(opts.now, opts.sleep);
-  const halt = new AbortController();
-  // Waits and downloads stop on Ctrl-C or fail-fast; creates do not (see above).
-  const waitSignal = AbortSignal.any([opts.signal, halt.signal]);
-  const timedOut: string[] = [];
-  const uploads = new Map<string, Promise<string>>();
-  let stopped: StopReason | undefined;
-  let stopMessage: string | undefined;
-  const live = opts.live ?? { running: 0 };
+  return new BatchRun(opts).run();
+}
 
-  const emit = (item: ItemState) => opts.onEvent?.({ type: 'item', item });
-  const update = (id: string, patch: Parameters<BatchState['update']>[1]) => emit(state.update(id, patch));
-  const stopCreates = (reason: StopReason, message: string) => {
-    if (stopped) return;
-    stopped = reason;
-    stopMessage = message;
-    if (reason === 'fail-fast') halt.abort();
-  };
-  const slowDown = (e: AnyGenError, failures: number) => {
-    const ms =
-      e.retryAfter !== undefined
-        ? Math.min(Math.max(e.retryAfter * 1000, 1000), 5 * 60_000)
-        : backoffDelay(failures, opts.times.intervalMs, 30_000);
-    gate.hit(ms);
-    opts.onEvent?.({ type: 'slow-down', delayMs: ms });
-  };
-  const fail = (id: string, patch: Parameters<BatchState['update']>[1]) => {
-    update(id, { ...patch, status: 'failed' });
-    if (opts.failFast) stopCreates('fail-fast', `Stopped at the first failed item (${id}): --fail-fast`);
-  };
+type Patch = Parameters<BatchState['update']>[1];
 
-  const tokenFor = (path: string): Promise<string> => {
-    let token = uploads.get(path);
-    if (!token) {
-      token = (async () => {
-        const { stat } = await import('node:fs/promises');
-        const info = await stat(path);
-        const known = state.upload(path);
-        // A token is durable: reuse the one a previous run got for this very file.
-        if (known && known.size === info.size && known.mtime_ms === info.mtimeMs) return known.token;
-        const { data } = await client.upload(path, { signal: waitSignal });
-        state.recordUpload(path, { token: data.file_token, size: info.size, mtime_ms: info.mtimeMs });
-        return data.file_token;
-      })();
-      uploads.set(path, token);
+/** One run of the scheduler: the queue, the shared back-off and why creates stopped, if they did. */
+class BatchRun {
+  private readonly client: AnyGenClient;
+  private readonly state: BatchState;
+  private readonly gate: SlowDown;
+  private readonly halt = new AbortController();
+  /** Waits and downloads stop on Ctrl-C or fail-fast; creates do not (see above). */
+  private readonly waitSignal: AbortSignal;
+  private readonly live: { running: number };
+  private readonly timedOut: string[] = [];
+  /** One upload per file for the whole run, however many items name it. */
+  private readonly uploads = new Map<string, Promise<string>>();
+  private queue: BatchItem[] = [];
+  private next = 0;
+  private stopped: StopReason | undefined;
+  private stopMessage: string | undefined;
+
+  constructor(private readonly opts: RunnerOptions) {
+    this.client = opts.client;
+    this.state = opts.state;
+    this.gate = new SlowDown(opts.now, opts.sleep);
+    this.waitSignal = AbortSignal.any([opts.signal, this.halt.signal]);
+    this.live = opts.live ?? { running: 0 };
+  }
+
+  async run(): Promise<BatchOutcome> {
+    const { opts } = this;
+    // Tasks already paid for come first: waiting on them costs nothing.
+    this.queue = [
+      ...opts.items.filter((i) => opts.actions.get(i.id) === 'wait'),
+      ...opts.items.filter((i) => opts.actions.get(i.id) === 'create'),
+    ];
+    // Recorded before any request: a `creating` left by a run that died is now `unknown`.
+    this.state.save();
+    const workers = Math.min(opts.concurrency, Math.max(1, this.queue.length));
+    await Promise.all(Array.from({ length: workers }, () => this.worker()));
+    if (opts.signal.aborted) {
+      this.stopped = 'interrupted';
+      this.stopMessage = 'Interrupted';
     }
-    return token;
-  };
+    const items = this.state.statesOf(opts.items);
+    return {
+      items,
+      counts: countStates(items),
+      timedOut: this.timedOut,
+      stopped: this.stopped,
+      stopMessage: this.stopMessage,
+    };
+  }
 
-  /** True when the item now has a task to wait for. */
-  async function create(item: BatchItem): Promise<boolean> {
-    let fileTokens = item.fileTokens;
-    if (item.files.length > 0) {
+  /** Takes items off the shared queue one at a time until it is empty or the run is stopped. */
+  private async worker(): Promise<void> {
+    for (;;) {
+      if (this.waitSignal.aborted) return;
+      const item = this.queue[this.next];
+      if (!item) return;
+      this.next++;
+      const action = this.opts.actions.get(item.id);
+      if (action === 'create' && this.stopped) continue;
+      this.live.running++;
       try {
-        fileTokens = [...item.fileTokens, ...(await Promise.all(item.files.map(tokenFor)))];
-      } catch (err) {
-        if (waitSignal.aborted) return false;
-        fail(item.id, { task_id: null, files: [], error: `upload: ${unexpectedError(err).message}` });
-        return false;
+        if (action === 'wait') {
+          // A failed download is fetched again from the same task: it is `created` once more.
+          if (this.state.get(item.id)?.status !== 'created') this.update(item.id, { status: 'created', error: null });
+          await this.finish(item);
+        } else if (await this.create(item)) {
+          if (!this.opts.signal.aborted) await this.finish(item);
+        }
+      } finally {
+        this.live.running--;
       }
     }
+  }
+
+  /** True when the item now has a task to wait for. */
+  private async create(item: BatchItem): Promise<boolean> {
+    const fileTokens = await this.fileTokens(item);
+    if (!fileTokens) return false;
     for (let attempt = 1; ; attempt++) {
-      await gate.pass(waitSignal);
-      if (waitSignal.aborted || stopped) return false;
-      update(item.id, { status: 'creating', task_id: null, files: [], error: null });
+      await this.gate.pass(this.waitSignal);
+      if (this.waitSignal.aborted || this.stopped) return false;
+      this.update(item.id, { status: 'creating', task_id: null, files: [], error: null });
       try {
-        const { data } = await client.createTask({
+        const { data } = await this.client.createTask({
           operation: item.operation,
           prompt: item.prompt,
           ...(item.language ? { language: item.language } : {}),
           ...(item.exportFormat ? { exportFormat: item.exportFormat } : {}),
           fileTokens,
         });
-        update(item.id, { status: 'created', task_id: data.task_id, error: null });
+        this.update(item.id, { status: 'created', task_id: data.task_id, error: null });
         return true;
       } catch (err) {
-        const e = unexpectedError(err);
-        const message = client.transport.redact(e.message);
-        if (mayHaveCreated(e)) {
-          update(item.id, {
-            status: 'unknown',
-            error: `${message}; the task may have been created (run again with --retry-unknown to create it anyway)`,
-          });
-          return false;
-        }
-        // A 429 is a refusal: nothing was made, so the create may be sent again, after the pause.
-        if (isRateLimited(e) && attempt < MAX_CREATE_429) {
-          update(item.id, { status: 'pending', error: message });
-          slowDown(e, attempt);
-          continue;
-        }
-        fail(item.id, { task_id: null, error: message });
-        if (e.code === NO_CREDITS || (e.kind === 'permission' && e.status === 402)) {
-          stopCreates('credits', 'Not enough credits: no new task was created after that; add credits and run again');
-        } else if (e.kind === 'auth') {
-          stopCreates('auth', `The API key was refused: no new task was created after that (${message})`);
-        }
-        return false;
+        if (!this.createRefused(item, unexpectedError(err), attempt)) return false;
       }
     }
   }
 
-  async function finish(item: BatchItem): Promise<void> {
-    const taskId = state.get(item.id)?.task_id;
+  /** The item's file tokens, its files uploaded; undefined when an upload failed (the item has failed). */
+  private async fileTokens(item: BatchItem): Promise<string[] | undefined> {
+    if (item.files.length === 0) return item.fileTokens;
+    try {
+      return [...item.fileTokens, ...(await Promise.all(item.files.map((path) => this.tokenFor(path))))];
+    } catch (err) {
+      if (!this.waitSignal.aborted) {
+        this.fail(item.id, { task_id: null, files: [], error: `upload: ${unexpectedError(err).message}` });
+      }
+      return undefined;
+    }
+  }
+
+  private tokenFor(path: string): Promise<string> {
+    let token = this.uploads.get(path);
+    if (!token) {
+      token = this.upload(path);
+      this.uploads.set(path, token);
+    }
+    return token;
+  }
+
+  private async upload(path: string): Promise<string> {
+    const { stat } = await import('node:fs/promises');
+    const info = await stat(path);
+    const known = this.state.upload(path);
+    // A token is durable: reuse the one a previous run got for this very file.
+    if (known && known.size === info.size && known.mtime_ms === info.mtimeMs) return known.token;
+    const { data } = await this.client.upload(path, { signal: this.waitSignal });
+    this.state.recordUpload(path, { token: data.file_token, size: info.size, mtime_ms: info.mtimeMs });
+    return data.file_token;
+  }
+
+  /**
+   * Records why a create failed; true when it was refused for now (429) and may be sent
+   * again after the pause, false when the item is settled (`unknown` or `failed`).
+   */
+  private createRefused(item: BatchItem, e: AnyGenError, attempt: number): boolean {
+    const message = this.client.transport.redact(e.message);
+    if (mayHaveCreated(e)) {
+      this.update(item.id, {
+        status: 'unknown',
+        error: `${message}; the task may have been created (run again with --retry-unknown to create it anyway)`,
+      });
+      return false;
+    }
+    // A 429 is a refusal: nothing was made, so the create may be sent again, after the pause.
+    if (isRateLimited(e) && attempt < MAX_CREATE_429) {
+      this.update(item.id, { status: 'pending', error: message });
+      this.slowDown(e, attempt);
+      return true;
+    }
+    this.fail(item.id, { task_id: null, error: message });
+    if (e.code === NO_CREDITS || (e.kind === 'permission' && e.status === 402)) {
+      this.stopCreates('credits', 'Not enough credits: no new task was created after that; add credits and run again');
+    } else if (e.kind === 'auth') {
+      this.stopCreates('auth', `The API key was refused: no new task was created after that (${message})`);
+    }
+    return false;
+  }
+
+  /** Waits for the item's task, then downloads its files under the item's id. */
+  private async finish(item: BatchItem): Promise<void> {
+    const taskId = this.state.get(item.id)?.task_id;
     if (!taskId) return;
     let task: Task;
     try {
-      let failures = 0;
-      task = await waitUntil(
-        async (o) => {
-          await gate.pass(o.signal);
-          try {
-            const { data } = await client.getTask(taskId, { ...o, retries: 0 });
-            failures = 0;
-            return data;
-          } catch (err) {
-            if (err instanceof AnyGenError && isRateLimited(err)) slowDown(err, ++failures);
-            throw err;
-          }
-        },
-        (t) => ({
-          status: t.status,
-          progress: t.progress ?? undefined,
-          done: t.status === 'completed' || ENDED_BADLY.has(t.status),
-        }),
-        { ...opts.times, now: opts.now, sleep: opts.sleep, signal: waitSignal },
-      );
+      task = await this.waitFor(taskId);
     } catch (err) {
-      const e = unexpectedError(err);
-      if (e.kind === 'interrupted') return;
-      if (e.kind === 'wait_timeout') {
-        timedOut.push(item.id);
-        update(item.id, {
-          error: `gave up waiting after ${formatDuration(opts.times.timeoutMs)}; it may still finish: run again to resume`,
-        });
-        return;
-      }
-      fail(item.id, { error: client.transport.redact(e.message) });
+      this.waitFailed(item, unexpectedError(err));
       return;
     }
     if (ENDED_BADLY.has(task.status)) {
-      const reason = typeof task.error === 'string' && task.error ? client.transport.redact(task.error) : task.status;
-      fail(item.id, { error: `task ${task.status}: ${reason}`, task_failed: true });
+      const reason =
+        typeof task.error === 'string' && task.error ? this.client.transport.redact(task.error) : task.status;
+      this.fail(item.id, { error: `task ${task.status}: ${reason}`, task_failed: true });
       return;
     }
     try {
-      const files = await opts.download(fileNames(item.id, taskFiles(task)), waitSignal);
-      update(item.id, { status: 'completed', files: files.map((f) => f.path), error: null });
+      const files = await this.opts.download(fileNames(item.id, taskFiles(task)), this.waitSignal);
+      this.update(item.id, { status: 'completed', files: files.map((f) => f.path), error: null });
     } catch (err) {
       const e = unexpectedError(err);
-      if (e.kind === 'interrupted' || waitSignal.aborted) return;
-      fail(item.id, { error: e.message });
+      if (e.kind === 'interrupted' || this.waitSignal.aborted) return;
+      this.fail(item.id, { error: e.message });
     }
   }
 
-  // Tasks already paid for come first: waiting on them costs nothing.
-  const queue = [
-    ...opts.items.filter((i) => opts.actions.get(i.id) === 'wait'),
-    ...opts.items.filter((i) => opts.actions.get(i.id) === 'create'),
-  ];
-  let next = 0;
-  const worker = async () => {
-    for (;;) {
-      if (waitSignal.aborted) return;
-      const item = queue[next];
-      if (!item) return;
-      next++;
-      const action = opts.actions.get(item.id);
-      if (action === 'create' && stopped) continue;
-      live.running++;
-      try {
-        if (action === 'wait') {
-          // A failed download is fetched again from the same task: it is `created` once more.
-          if (state.get(item.id)?.status !== 'created') update(item.id, { status: 'created', error: null });
-          await finish(item);
-        } else if (await create(item)) {
-          if (!opts.signal.aborted) await finish(item);
+  /** Polls through the shared gate, so that a 429 on any read slows every worker. */
+  private waitFor(taskId: string): Promise<Task> {
+    let failures = 0;
+    return waitUntil(
+      async (o) => {
+        await this.gate.pass(o.signal);
+        try {
+          const { data } = await this.client.getTask(taskId, { ...o, retries: 0 });
+          failures = 0;
+          return data;
+        } catch (err) {
+          if (err instanceof AnyGenError && isRateLimited(err)) this.slowDown(err, ++failures);
+          throw err;
         }
-      } finally {
-        live.running--;
-      }
-    }
-  };
-
-  // Recorded before any request: a `creating` left by a run that died is now `unknown`.
-  state.save();
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency, Math.max(1, queue.length)) }, worker));
-  if (opts.signal.aborted) {
-    stopped = 'interrupted';
-    stopMessage = 'Interrupted';
+      },
+      taskWaitState,
+      { ...this.opts.times, now: this.opts.now, sleep: this.opts.sleep, signal: this.waitSignal },
+    );
   }
 
-  const items = opts.items.map((i) => state.get(i.id) as ItemState);
-  return { items, counts: countStates(items), timedOut, stopped, stopMessage };
+  private waitFailed(item: BatchItem, e: AnyGenError): void {
+    if (e.kind === 'interrupted') return;
+    if (e.kind === 'wait_timeout') {
+      this.timedOut.push(item.id);
+      this.update(item.id, {
+        error: `gave up waiting after ${formatDuration(this.opts.times.timeoutMs)}; it may still finish: run again to resume`,
+      });
+      return;
+    }
+    this.fail(item.id, { error: this.client.transport.redact(e.message) });
+  }
+
+  private update(id: string, patch: Patch): void {
+    const item = this.state.update(id, patch);
+    this.opts.onEvent?.({ type: 'item', item });
+  }
+
+  private fail(id: string, patch: Patch): void {
+    this.update(id, { ...patch, status: 'failed' });
+    if (this.opts.failFast) this.stopCreates('fail-fast', `Stopped at the first failed item (${id}): --fail-fast`);
+  }
+
+  /** The first reason wins; only fail-fast also stops the waits. */
+  private stopCreates(reason: StopReason, message: string): void {
+    if (this.stopped) return;
+    this.stopped = reason;
+    this.stopMessage = message;
+    if (reason === 'fail-fast') this.halt.abort();
+  }
+
+  private slowDown(e: AnyGenError, failures: number): void {
+    const ms =
+      e.retryAfter !== undefined
+        ? Math.min(Math.max(e.retryAfter * 1000, 1000), 5 * 60_000)
+        : backoffDelay(failures, this.opts.times.intervalMs, 30_000);
+    this.gate.hit(ms);
+    this.opts.onEvent?.({ type: 'slow-down', delayMs: ms });
+  }
 }

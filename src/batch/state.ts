@@ -151,6 +151,11 @@ export class BatchState {
     return this.byId.get(id);
   }
 
+  /** The states of these items, in their order; every one was planned, so every one has a state. */
+  statesOf(items: readonly BatchItem[]): ItemState[] {
+    return items.map((i) => this.byId.get(i.id) as ItemState);
+  }
+
   /**
    * Brings the recorded items in line with this run's input and says what to do with
    * each. An item left `creating` (the process died while its create was in flight)

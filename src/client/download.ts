@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { AnyGenError, usageError } from '../errors.js';
 import { BIDI_CONTROLS } from '../render/output.js';
 import { trackTemp, untrackTemp } from '../store/cleanup.js';
-import { type AddressGuard, send } from './http.js';
+import { type AddressGuard, deadline, send } from './http.js';
 
 const MAX_REDIRECTS = 5;
 const MAX_NAME_BYTES = 200;
@@ -201,9 +201,8 @@ export async function downloadFile(opts: DownloadOptions): Promise<Downloaded> {
   await prepareDir(opts.outputDir);
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const maxBytes = opts.maxBytes ?? MAX_DOWNLOAD_BYTES;
-  const timer = new AbortController();
-  const timeout = setTimeout(() => timer.abort(), timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
+  const limit = deadline(timeoutMs, opts.signal);
+  const { signal } = limit;
   const fallbackName = safeFileName(basename(safeUrlPath(opts.url)), 'output');
   const name = withSuffix(safeFileName(opts.name, fallbackName), opts.suffix);
   const temp = join(opts.outputDir, `.${name}.${randomBytes(6).toString('hex')}.part`);
@@ -261,10 +260,10 @@ export async function downloadFile(opts: DownloadOptions): Promise<Downloaded> {
     }
   } catch (err) {
     await unlink(temp).catch(() => {});
-    throw downloadError(err, name, opts.signal, timer.signal.aborted, timeoutMs);
+    throw downloadError(err, name, opts.signal, limit.expired, timeoutMs);
   } finally {
     untrackTemp(temp);
-    clearTimeout(timeout);
+    limit.clear();
   }
 }
 

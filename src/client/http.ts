@@ -47,6 +47,26 @@ export interface HttpResponse {
   body: NodeJS.ReadableStream & AsyncIterable<Buffer> & { resume(): unknown };
 }
 
+/** One request's time limit joined with the caller's signal (Ctrl-C); `clear()` when the request is over. */
+export interface Deadline {
+  signal: AbortSignal;
+  /** The time ran out, as opposed to the caller's signal firing: the two are worded differently. */
+  readonly expired: boolean;
+  clear(): void;
+}
+
+export function deadline(ms: number, signal?: AbortSignal): Deadline {
+  const timer = new AbortController();
+  const timeout = setTimeout(() => timer.abort(), ms);
+  return {
+    signal: signal ? AbortSignal.any([signal, timer.signal]) : timer.signal,
+    get expired() {
+      return timer.signal.aborted;
+    },
+    clear: () => clearTimeout(timeout),
+  };
+}
+
 export class HttpTransportError extends Error {
   readonly code: string | undefined;
   /** True when the failure happened before the request could have reached the server. */

@@ -6,7 +6,7 @@
 import type * as z from 'zod/mini';
 import { AnyGenError, type ErrorKind, interrupted, isTransient, kindForServerCode } from '../errors.js';
 import { abortableSleep } from '../sleep.js';
-import { type HttpHeaders, HttpTransportError, send } from './http.js';
+import { deadline, type HttpHeaders, HttpTransportError, send } from './http.js';
 import { describeIssue } from './schemas.js';
 
 export interface Timeouts {
@@ -218,9 +218,7 @@ export class Transport {
   }
 
   private async once<T>(spec: CallSpec<T>, attempt: number, timeoutMs: number): Promise<CallResult<T>> {
-    const timer = new AbortController();
-    const timeout = setTimeout(() => timer.abort(), timeoutMs);
-    const signal = spec.signal ? AbortSignal.any([spec.signal, timer.signal]) : timer.signal;
+    const limit = deadline(timeoutMs, spec.signal);
     const path = this.prefix + spec.path + queryString(spec.query);
     // Date.now, not performance.now: the latter loads perf_hooks on first use.
     const started = Date.now();
@@ -236,15 +234,20 @@ export class Transport {
     let res: Awaited<ReturnType<typeof send>>;
     let raw: Buffer;
     try {
-      res = await send({ url: new URL(this.origin + path), method: spec.method, ...this.content(spec), signal });
+      res = await send({
+        url: new URL(this.origin + path),
+        method: spec.method,
+        ...this.content(spec),
+        signal: limit.signal,
+      });
       // The timer runs until the last byte: a body that stalls or trickles is a timeout too.
       raw = await readBytes(res.body, MAX_ANSWER_BYTES);
     } catch (err) {
-      const error = this.transportError(err, spec, timeoutMs, timer.signal.aborted);
+      const error = this.transportError(err, spec, timeoutMs, limit.expired);
       log({ error: error.message });
       throw error;
     } finally {
-      clearTimeout(timeout);
+      limit.clear();
     }
 
     const requestId = headerValue(res.headers['x-request-id']);

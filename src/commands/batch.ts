@@ -1,13 +1,13 @@
 /** `batch FILE --output DIR`: many prompts, each created exactly once, resumable and shardable. */
 import { mkdirSync } from 'node:fs';
-import { readBatchInput } from '../batch/input.js';
+import { type BatchItem, readBatchInput } from '../batch/input.js';
 import { createBatchProgress } from '../batch/progress.js';
 import { type BatchOutcome, countStates, runBatch } from '../batch/runner.js';
 import { inShard, parseShard } from '../batch/shard.js';
-import { BatchState, type ItemState } from '../batch/state.js';
+import { type Action, BatchState, type ItemState } from '../batch/state.js';
 import { EXIT, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
-import { intOption, requireText, type WaitFlags, waitTimes } from '../flags.js';
+import { intOption, requireText, type WaitFlags, type WaitTimes, waitTimes } from '../flags.js';
 import type { BatchResult } from '../render/results.js';
 import { checkFolderTarget } from '../store/paths.js';
 
@@ -22,8 +22,26 @@ export interface BatchOptions extends NetworkOptions, WaitFlags {
   file?: string;
 }
 
+/** Everything a batch run needs, read and checked before anything is sent. */
+interface BatchPlan {
+  output: string;
+  concurrency: number;
+  times: WaitTimes;
+  items: BatchItem[];
+  state: BatchState;
+  actions: Map<string, Action>;
+}
+
 export async function run(ctx: CommandContext, opts: BatchOptions): Promise<number> {
-  // Every flag and the whole input are checked before anything is sent.
+  const plan = await readPlan(ctx, opts);
+  if (opts.dryRun) return dryRun(ctx, plan);
+  const outcome = await runItems(ctx, opts, plan);
+  await printOutcome(ctx, plan.state, outcome);
+  return nextSteps(ctx, plan.state, outcome);
+}
+
+/** Every flag and the whole input are checked, and the state file read, before anything is sent. */
+async function readPlan(ctx: CommandContext, opts: BatchOptions): Promise<BatchPlan> {
   const input = requireText('FILE', opts.file);
   const output = requireText('--output', opts.output);
   checkFolderTarget('--output', output);
@@ -39,35 +57,41 @@ export async function run(ctx: CommandContext, opts: BatchOptions): Promise<numb
   const items = batch.items.filter((i) => inShard(i.id, shard));
   const state = BatchState.open(output, batch.name, shard, ctx.io.now);
   const actions = state.plan(items, Boolean(opts.retryUnknown));
+  return { output, concurrency, times, items, state, actions };
+}
 
-  if (opts.dryRun) {
-    const uploads = new Set<string>();
-    for (const item of items) {
-      if (actions.get(item.id) !== 'create') continue;
-      for (const path of item.files) if (!state.upload(path)) uploads.add(path);
-    }
-    const states = items.map((i) => state.get(i.id) as ItemState);
-    const result: BatchResult = {
-      success: true,
-      dry_run: true,
-      state_file: state.path,
-      items: states.map((s) => ({ ...itemResult(s), action: actions.get(s.id) ?? 'skip' })),
-      uploads: [...uploads],
-      counts: countStates(states),
-      stopped: null,
-    };
-    await ctx.out.result('batch', result, [
-      ...result.items.map((i) => `${i.action}\t${i.id}\t${i.status}${i.task_id ? `\t${i.task_id}` : ''}`),
-      ...result.uploads!.map((p) => `upload\t${p}`),
-    ]);
-    const creates = result.items.filter((i) => i.action === 'create').length;
-    ctx.out.info(
-      `Dry run: ${creates} to create, ${result.items.filter((i) => i.action === 'wait').length} to wait for, ` +
-        `${uploads.size} file${uploads.size === 1 ? '' : 's'} to upload; nothing was sent`,
-    );
-    return EXIT.ok;
+/** `--dry-run`: what each item would do and which files would be uploaded; nothing is sent. */
+async function dryRun(ctx: CommandContext, { items, state, actions }: BatchPlan): Promise<number> {
+  const uploads = new Set<string>();
+  for (const item of items) {
+    if (actions.get(item.id) !== 'create') continue;
+    for (const path of item.files) if (!state.upload(path)) uploads.add(path);
   }
+  const states = state.statesOf(items);
+  const result: BatchResult = {
+    success: true,
+    dry_run: true,
+    state_file: state.path,
+    items: states.map((s) => ({ ...itemResult(s), action: actions.get(s.id) ?? 'skip' })),
+    uploads: [...uploads],
+    counts: countStates(states),
+    stopped: null,
+  };
+  await ctx.out.result('batch', result, [
+    ...result.items.map((i) => `${i.action}\t${i.id}\t${i.status}${i.task_id ? `\t${i.task_id}` : ''}`),
+    ...result.uploads!.map((p) => `upload\t${p}`),
+  ]);
+  const creates = result.items.filter((i) => i.action === 'create').length;
+  ctx.out.info(
+    `Dry run: ${creates} to create, ${result.items.filter((i) => i.action === 'wait').length} to wait for, ` +
+      `${uploads.size} file${uploads.size === 1 ? '' : 's'} to upload; nothing was sent`,
+  );
+  return EXIT.ok;
+}
 
+/** Runs the scheduler with a progress display, and says at once what Ctrl-C does. */
+async function runItems(ctx: CommandContext, opts: BatchOptions, plan: BatchPlan): Promise<BatchOutcome> {
+  const { output, state, items, actions, concurrency, times } = plan;
   const client = await ctx.client(opts);
   try {
     mkdirSync(output, { recursive: true });
@@ -79,7 +103,7 @@ export async function run(ctx: CommandContext, opts: BatchOptions): Promise<numb
   const progress = await createBatchProgress(
     ctx.out,
     () => ({
-      counts: countStates(items.map((i) => state.get(i.id) as ItemState)),
+      counts: countStates(state.statesOf(items)),
       running: live.running,
       pausedMs: Math.max(0, slow.pausedUntil - ctx.io.now()),
     }),
@@ -92,9 +116,8 @@ export async function run(ctx: CommandContext, opts: BatchOptions): Promise<numb
       `Stopping: no new creates; ${live.running} item${live.running === 1 ? '' : 's'} finishing what is in flight (Ctrl-C again to exit at once)`,
     );
   ctx.io.signal.addEventListener('abort', onStop, { once: true });
-  let outcome: BatchOutcome;
   try {
-    outcome = await runBatch({
+    return await runBatch({
       client,
       state,
       items,
@@ -121,7 +144,10 @@ export async function run(ctx: CommandContext, opts: BatchOptions): Promise<numb
     ctx.io.signal.removeEventListener('abort', onStop);
     progress.stop();
   }
+}
 
+/** The result on stdout: a document under --json, else a tab-separated line per item. */
+async function printOutcome(ctx: CommandContext, state: BatchState, outcome: BatchOutcome): Promise<void> {
   const { counts } = outcome;
   const result: BatchResult = {
     success: counts.completed === counts.total,
@@ -139,8 +165,14 @@ export async function run(ctx: CommandContext, opts: BatchOptions): Promise<numb
         `${i.id}\t${i.status}\t${i.task_id ?? '-'}\t${i.status === 'completed' ? i.files.join(' ') : (i.error ?? '')}`,
     ),
   );
+}
 
-  // What to do next goes to stderr, even under --json: it is what keeps credits from being spent twice.
+/**
+ * What to do next, on stderr even under --json: it is what keeps credits from being
+ * spent twice. Returns the exit code, which says how far the batch got.
+ */
+function nextSteps(ctx: CommandContext, state: BatchState, outcome: BatchOutcome): number {
+  const { counts } = outcome;
   const say = (text: string) => ctx.io.stderr.write(`${text}\n`);
   const parts = [`${counts.completed} completed`];
   if (counts.failed) parts.push(`${counts.failed} failed`);

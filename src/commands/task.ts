@@ -16,7 +16,7 @@ import { createProgress, downloadProgress, type ProgressSubject } from '../rende
 import type { TaskResult } from '../render/results.js';
 import { humanTask } from '../render/task.js';
 import { checkFolderTarget } from '../store/paths.js';
-import { cannotConnect, waitUntil } from '../wait.js';
+import { cannotConnect, type WaitState, waitUntil } from '../wait.js';
 
 export type { FileToFetch };
 
@@ -67,6 +67,15 @@ export function taskHint(client: AnyGenClient, taskId: string, outputDir?: strin
 
 /** Final statuses other than completed: the contract names `failed`; a cancelled task ends too. */
 export const ENDED_BADLY = new Set(['failed', 'cancelled', 'canceled']);
+
+/** How a wait judges a task read: every wait on a task (poll, run, batch) ends at the same statuses. */
+export function taskWaitState(t: Task): WaitState {
+  return {
+    status: t.status,
+    progress: t.progress ?? undefined,
+    done: t.status === 'completed' || ENDED_BADLY.has(t.status),
+  };
+}
 
 export interface GiveUp {
   /** Says what was being waited for: `Stopped waiting for …`. */
@@ -152,11 +161,7 @@ export async function waitForTask(
       ctx,
       { label: `Waiting for task ${taskId}`, taskId },
       async (o) => (await client.getTask(taskId, { ...o, retries: 0 })).data,
-      (t) => ({
-        status: t.status,
-        progress: t.progress ?? undefined,
-        done: t.status === 'completed' || ENDED_BADLY.has(t.status),
-      }),
+      taskWaitState,
       times,
       () => ({
         stopped: `Stopped waiting for task ${taskId}`,

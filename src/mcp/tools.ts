@@ -1,7 +1,7 @@
 /**
  * The MCP tools: what an agent sees (names, descriptions, input schemas) and how each
  * call maps onto the command the CLI runs for the same job. Results come from the
- * commands themselves, through the schemas of their --json documents (src/results.ts),
+ * commands themselves, through the schemas of their --json documents (src/render/results.ts),
  * so a tool and its command cannot drift apart.
  */
 
