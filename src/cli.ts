@@ -207,7 +207,8 @@ const COMMANDS: readonly CommandSpec[] = [
     options: [
       ...NETWORK,
       TASK_ID,
-      ['-m, --message <text>', 'the change you want (required)'],
+      ['-m, --message <text>', 'the change you want; standard input may give it instead (required)'],
+      ['--stdin', 'read the message from standard input'],
       ['--file <path>', 'a file to upload and attach', REPEAT],
       FILE_TOKENS,
     ],

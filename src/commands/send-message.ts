@@ -1,19 +1,31 @@
 /** `send-message`: ask a finished task for a change; returns at once with the message id. */
 import { checkTaskId } from '../client/client.js';
+import { usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
 import { requireText } from '../flags.js';
+import { readStdin } from '../io.js';
 import type { SendMessageResult } from '../render/results.js';
 
 export interface SendMessageOptions extends NetworkOptions {
   taskId?: string;
   message?: string;
+  /** Read the message from standard input (no shell quoting). */
+  stdin?: boolean;
   file?: string[];
   fileToken?: string[];
 }
 
+async function messageText(ctx: CommandContext, opts: SendMessageOptions): Promise<string> {
+  if (!opts.stdin) return requireText('--message', opts.message);
+  if (opts.message !== undefined) throw usageError('Give the message with --message or --stdin, not both');
+  const text = (await readStdin(ctx.io.stdin)).trim();
+  if (text === '') throw usageError('The message from --stdin is empty');
+  return text;
+}
+
 export async function run(ctx: CommandContext, opts: SendMessageOptions) {
   const taskId = checkTaskId(requireText('--task-id', opts.taskId));
-  const content = requireText('--message', opts.message);
+  const content = await messageText(ctx, opts);
   const tokens = (opts.fileToken ?? []).map((t) => requireText('--file-token', t).trim());
   // Every file is checked before the first byte is sent, so one bad path sends nothing.
   const files = [];

@@ -70,29 +70,73 @@ test('every command line of the Python skill works with anygen-image', async (t)
   await run(`get-messages --task-id ${taskId} --cursor ${cursor}`);
 });
 
+/**
+ * The command lines of SKILL.md's `sh` blocks, in order: continuation lines joined, and
+ * a quoted here-document (`<<'EOF'` … `EOF`) given as standard input, as a shell would.
+ */
+function skillCommands(skill: string): { line: string; input?: string }[] {
+  const out: { line: string; input?: string }[] = [];
+  for (const block of skill.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    const lines = (block[1] ?? '').replace(/\\\n\s*/g, ' ').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = (lines[i] ?? '').trim();
+      if (!line.startsWith('anygen-image ') && !line.includes('| anygen-image ')) continue;
+      const heredoc = /\s*<<'(\w+)'$/.exec(line);
+      if (!heredoc) {
+        out.push({ line });
+        continue;
+      }
+      const end = lines.indexOf(heredoc[1] as string, i + 1);
+      assert.ok(end > i, `unterminated here-document after: ${line}`);
+      out.push({ line: line.slice(0, heredoc.index), input: `${lines.slice(i + 1, end).join('\n')}\n` });
+      i = end;
+    }
+  }
+  return out;
+}
+
+/** A detached watcher's PID, from its `Watcher PID:` line; waits until it has exited (bounded). */
+async function watcherEnds(stdout: string): Promise<void> {
+  const pid = Number(/^Watcher PID: (\d+)$/m.exec(stdout)?.[1]);
+  if (!pid) return;
+  for (let i = 0; i < 400; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`watcher ${pid} still running`);
+}
+
 test('every command line in SKILL.md works as written, with real ids in place of the examples', async (t) => {
   const s = await sandbox(t);
   const cwd = tempDir(t);
   writeFileSync(join(cwd, 'reference.png'), 'reference');
   writeFileSync(join(cwd, 'logo.png'), 'logo');
-  const env = envFor(s, cwd, { ANYGEN_API_KEY: undefined });
+  const env = envFor(s, cwd, { ANYGEN_API_KEY: undefined, XDG_STATE_HOME: join(cwd, 'state') });
   const skill = readFileSync(new URL('../../SKILL.md', import.meta.url), 'utf8');
-  const lines = [...skill.matchAll(/```sh\n([\s\S]*?)```/g)]
-    .flatMap((m) => (m[1] ?? '').replace(/\\\n\s*/g, ' ').split('\n'))
-    .map((l) => l.trim())
-    .filter((l) => l.startsWith('anygen-image '));
-  assert.ok(lines.length >= 8, `found only ${lines.length} command lines`);
+  const commands = skillCommands(skill);
+  assert.ok(commands.length >= 8, `found only ${commands.length} command lines`);
 
   const ids: Record<string, string> = { '"sk-xxx"': TEST_KEY };
-  for (const line of lines) {
-    let concrete = line.replace(/^anygen-image /, '');
+  for (const { line, input } of commands) {
+    // `printf %s "KEY" | anygen-image …`: the key arrives on standard input.
+    const piped = /^printf %s ("[^"]*") \| anygen-image (.*)$/.exec(line);
+    let concrete = piped ? (piped[2] as string) : line.replace(/^anygen-image /, '');
     for (const [example, real] of Object.entries(ids)) concrete = concrete.split(example).join(real);
-    const r = await runBin(words(concrete), { env, cwd });
+    const stdin = piped ? (ids[piped[1] as string] ?? '') : input;
+    const r = await runBin(words(concrete), { env, cwd, ...(stdin !== undefined ? { input: stdin } : {}) });
     assert.equal(r.code, 0, `${line}\n${r.stderr}`);
+    await watcherEnds(r.stdout);
     const token = /^File Token: (\S+)$/m.exec(r.stdout)?.[1];
     if (token) ids.tk_abc123 = token;
     const task = /^Task ID: (\S+)$/m.exec(r.stdout)?.[1];
     if (task) ids.task_xxx = task;
   }
   assert.ok(ids.task_xxx, 'the walk created a task');
+  // The walk's own checks: the detached watcher saved the picture, and the change is another file.
+  const saved = readFileSync(join(cwd, 'state', 'anygen', 'history.json'), 'utf8');
+  assert.match(saved, /_v\d+\.png/, 'the changed picture was saved with its version');
 });
