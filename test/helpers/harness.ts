@@ -41,43 +41,32 @@ export async function sandbox(t: { after(fn: () => unknown): void }, opts: Sandb
   return s;
 }
 
+const shared = new Map<string, string>();
+/**
+ * One temp folder per kind for the whole test process, removed at exit: the binary's
+ * code cache, and the task history and watcher logs of every run that does not ask for
+ * its own (XDG_STATE_HOME in `extra`). Both are kept out of the home folders that many
+ * tests compare before and after a command.
+ */
+function sharedDir(kind: 'cache' | 'state'): string {
+  let dir = shared.get(kind);
+  if (!dir) {
+    const made = mkdtempSync(join(tmpdir(), `anygen-test-${kind}-`));
+    process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+    shared.set(kind, made);
+    dir = made;
+  }
+  return dir;
+}
+
 /** Environment for a run: the sandbox's URL, a private config folder, and the key unless told otherwise. */
-/**
- * The binary's code cache (bin/anygen-image.js), shared by a test file's runs and kept
- * out of the folders tests compare before and after.
- */
-let codeCache: string | undefined;
-function codeCacheDir(): string {
-  if (!codeCache) {
-    const dir = mkdtempSync(join(tmpdir(), 'anygen-test-cache-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    codeCache = dir;
-  }
-  return codeCache;
-}
-
-let stateHome: string | undefined;
-/**
- * The task history and watcher logs of every run that does not ask for its own
- * (XDG_STATE_HOME in `extra`): outside the test's home folder, which many tests compare
- * before and after a command.
- */
-function sharedStateDir(): string {
-  if (!stateHome) {
-    const dir = mkdtempSync(join(tmpdir(), 'anygen-test-state-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    stateHome = dir;
-  }
-  return stateHome;
-}
-
 export function envFor(s: Sandbox | undefined, configHome: string, extra: Record<string, string | undefined> = {}) {
   return {
     PATH: process.env.PATH,
     HOME: configHome,
     XDG_CONFIG_HOME: join(configHome, 'xdg'),
-    XDG_CACHE_HOME: codeCacheDir(),
-    XDG_STATE_HOME: sharedStateDir(),
+    XDG_CACHE_HOME: sharedDir('cache'),
+    XDG_STATE_HOME: sharedDir('state'),
     ...(s ? { ANYGEN_BASE_URL: s.url, ANYGEN_API_KEY: TEST_KEY } : {}),
     ...extra,
   } as Record<string, string | undefined>;
