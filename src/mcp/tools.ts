@@ -214,19 +214,16 @@ const getTask = tool({
   name: 'get_task',
   title: "Read a task's status",
   description:
-    "Read a task's status and progress once (one request, no waiting); when completed, its file URLs. Free. " +
+    "Read a task's status and progress once (one request, no waiting); when completed, its file URLs, and the files already saved of it on this machine. Free. " +
     'To wait for it, use wait_for_task instead; for a failed task, wait_for_task returns the reason.',
   input: z.strictObject({ task_id: taskId }),
   output: TaskResult,
   annotations: { readOnlyHint: true, openWorldHint: true },
   async run(call, input) {
-    const id = checkTaskId(input.task_id);
-    const client = await call.ctx.client(call.net);
-    const { data } = await client.getTask(id, { signal: call.ctx.io.signal });
-    // TASK HISTORY (issue 11): the one MCP-only read of a task's status. Every other tool
-    // runs a command (create, poll, download…), so whatever those record, MCP records too;
-    // record this read here the way poll does once src/store/history.ts exists.
-    return TaskResult.parse(taskResult(client, data, []));
+    // The CLI's `status`: one read, recorded in the task history, with the files saved here.
+    const { run } = await import('../commands/status.js');
+    await run(call.ctx, { ...call.net, taskId: input.task_id });
+    return call.result('task');
   },
 });
 

@@ -230,7 +230,10 @@ describe('anygen-image mcp', () => {
 
     const read = ok(await mcp.call('get_task', { task_id: taskId }));
     assert.equal(read.status, 'completed');
-    assert.deepEqual(read.downloads, []);
+    // As the CLI's status: the files saved of the task here, from the task history.
+    const saved = (read.downloads as { path: string }[]).map((d) => d.path);
+    assert.ok(saved.includes(changed), `${saved}`);
+    assert.equal(saved.length, 2, `${saved}`);
   });
 
   test('a failure is an error result with type, message and hint, and the server keeps serving', async (t) => {
