@@ -231,9 +231,9 @@ describe('anygen-image mcp', () => {
     const read = ok(await mcp.call('get_task', { task_id: taskId }));
     assert.equal(read.status, 'completed');
     // As the CLI's status: the files saved of the task here, from the task history.
-    const saved = (read.downloads as { path: string }[]).map((d) => d.path);
-    assert.ok(saved.includes(changed), `${saved}`);
-    assert.equal(saved.length, 2, `${saved}`);
+    const local = (read.downloads as { path: string }[]).map((d) => d.path);
+    assert.ok(local.includes(changed), `${local}`);
+    assert.equal(local.length, 2, `${local}`);
   });
 
   test('a failure is an error result with type, message and hint, and the server keeps serving', async (t) => {
