@@ -20,6 +20,7 @@ import { ENDED_BADLY, type FileToFetch, taskFiles, taskWaitState } from '../comm
 import { AnyGenError, unexpectedError } from '../errors.js';
 import type { WaitTimes } from '../flags.js';
 import { formatDuration } from '../render/format.js';
+import type { HistoryUpdate } from '../store/history.js';
 import { backoffDelay, waitUntil } from '../wait.js';
 import type { BatchItem } from './input.js';
 import type { Action, BatchState, ItemState } from './state.js';
@@ -53,6 +54,8 @@ export interface RunnerOptions {
   onEvent?: (event: BatchEvent) => void;
   /** Kept up to date with the number of items being worked on (for the progress display). */
   live?: { running: number };
+  /** Tells the task history (store/history.ts) of each task created and how it ended; never throws. */
+  record?: (update: HistoryUpdate) => Promise<unknown>;
 }
 
 export interface Counts {
@@ -234,6 +237,13 @@ class BatchRun {
           fileTokens,
         });
         this.update(item.id, { status: 'created', task_id: data.task_id, error: null });
+        await this.opts.record?.({
+          task_id: data.task_id,
+          ...(data.task_url ? { task_url: data.task_url } : {}),
+          operation: item.operation,
+          prompt: item.prompt,
+          status: 'created',
+        });
         return true;
       } catch (err) {
         if (!this.createRefused(item, unexpectedError(err), attempt)) return false;
@@ -279,7 +289,7 @@ class BatchRun {
    * again after the pause, false when the item is settled (`unknown` or `failed`).
    */
   private createRefused(item: BatchItem, e: AnyGenError, attempt: number): boolean {
-    const message = this.client.transport.redact(e.message);
+    const message = this.client.redact(e.message);
     if (mayHaveCreated(e)) {
       this.update(item.id, {
         status: 'unknown',
@@ -314,14 +324,18 @@ class BatchRun {
       return;
     }
     if (ENDED_BADLY.has(task.status)) {
-      const reason =
-        typeof task.error === 'string' && task.error ? this.client.transport.redact(task.error) : task.status;
+      const reason = typeof task.error === 'string' && task.error ? this.client.redact(task.error) : task.status;
       this.fail(item.id, { error: `task ${task.status}: ${reason}`, task_failed: true });
       return;
     }
     try {
       const files = await this.opts.download(fileNames(item.id, taskFiles(task)), this.waitSignal);
       this.update(item.id, { status: 'completed', files: files.map((f) => f.path), error: null });
+      await this.opts.record?.({
+        task_id: taskId,
+        status: task.status,
+        files: files.map((f) => ({ ...f, version: 0 })),
+      });
     } catch (err) {
       const e = unexpectedError(err);
       if (e.kind === 'interrupted' || this.waitSignal.aborted) return;
@@ -358,7 +372,7 @@ class BatchRun {
       });
       return;
     }
-    this.fail(item.id, { error: this.client.transport.redact(e.message) });
+    this.fail(item.id, { error: this.client.redact(e.message) });
   }
 
   private update(id: string, patch: Patch): void {

@@ -130,6 +130,7 @@ async function runItems(ctx: CommandContext, opts: BatchOptions, plan: BatchPlan
       signal: ctx.io.signal,
       live,
       // One line per item, not per file: the batch reports items.
+      record: (update) => ctx.history.record(update),
       download: async (files, signal) => {
         const saved = [];
         for (const f of files) saved.push(await client.download(f, output, { signal }));

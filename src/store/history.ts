@@ -169,6 +169,8 @@ export class TaskHistory {
   private readonly now: () => number;
   private readonly warn: (text: string) => void;
   private warned = false;
+  /** Records of this process go one after another: no waiting on our own lock (a batch records from many workers). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(env: Env, now: () => number, warn: (text: string) => void) {
     this.path = historyPath(env);
@@ -177,14 +179,18 @@ export class TaskHistory {
     this.warn = warn;
   }
 
-  async record(update: HistoryUpdate): Promise<HistoryEntry | undefined> {
-    if (!this.enabled) return undefined;
-    try {
-      return await recordTask(this.path, update, new Date(this.now()));
-    } catch (err) {
-      this.problem(err);
-      return undefined;
-    }
+  record(update: HistoryUpdate): Promise<HistoryEntry | undefined> {
+    if (!this.enabled) return Promise.resolve(undefined);
+    const next = this.queue.then(async () => {
+      try {
+        return await recordTask(this.path, update, new Date(this.now()));
+      } catch (err) {
+        this.problem(err);
+        return undefined;
+      }
+    });
+    this.queue = next;
+    return next;
   }
 
   /** The entry for a task, if the history has one (and can be read). */
