@@ -300,6 +300,12 @@ Environment:
   ANYGEN_BASE_URL   the API origin (default: https://www.anygen.io)
   XDG_CONFIG_HOME   the config file is $XDG_CONFIG_HOME/anygen/config.json
                     (default: ~/.config/anygen/config.json; see: anygen-image config path)
+  XDG_STATE_HOME    the task history and watcher logs are in $XDG_STATE_HOME/anygen/
+                    (default: ~/.local/state/anygen/)
+  ANYGEN_NO_HISTORY 1: keep no task history
+  XDG_CACHE_HOME    compiled code is cached in $XDG_CACHE_HOME/anygen/ (default: ~/.cache/anygen/)
+  ANYGEN_NO_CODE_CACHE, ANYGEN_NO_LIFTOFF
+                    1: no code cache; no baseline-only WebAssembly compile (both for start-up speed)
   NO_COLOR          any non-empty value: no colour
   TERM              dumb: no spinner, plain progress lines
 
