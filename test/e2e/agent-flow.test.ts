@@ -33,7 +33,15 @@ test('upload, prepare twice, create --from, poll --detach, status, tasks, send-m
 
   const conv = join(home, 'conversation.json');
   const first = await runBin(
-    ['prepare', '--message', 'A jazz night poster, A2 portrait, dark blue and gold', '--file-token', token, '--save', conv],
+    [
+      'prepare',
+      '--message',
+      'A jazz night poster, A2 portrait, dark blue and gold',
+      '--file-token',
+      token,
+      '--save',
+      conv,
+    ],
     { env },
   );
   assert.equal(first.code, 0, first.stderr);
