@@ -14,7 +14,7 @@ import { assertCleanError } from '../reliability/helpers.js';
 /** A prompt a shell would mangle: quotes, `$`, an apostrophe, a backtick, two lines. */
 const AWKWARD = `The "Blue Note" night — it's $5 at the door, \`live\`\nsecond line: 100% jazz`;
 
-async function upload(s: Sandbox, env: Record<string, string | undefined>, home: string, name: string) {
+async function upload(env: Record<string, string | undefined>, home: string, name: string) {
   const file = join(home, name);
   writeFileSync(file, `bytes of ${name}`);
   const r = await runBin(['--json', 'upload', '--file', file], { env });
@@ -23,7 +23,7 @@ async function upload(s: Sandbox, env: Record<string, string | undefined>, home:
 }
 
 /** A conversation that prepare answered ready, saved by prepare itself. */
-async function readyConversation(s: Sandbox, env: Record<string, string | undefined>, home: string, token: string) {
+async function readyConversation(env: Record<string, string | undefined>, home: string, token: string) {
   const conv = join(home, 'conversation.json');
   const turns = [
     ['--message', 'A jazz poster', '--file-token', token],
@@ -45,8 +45,8 @@ describe('create --from', () => {
     const s = await sandbox(t);
     const home = tempDir(t);
     const env = envFor(s, home);
-    const token = await upload(s, env, home, 'logo.png');
-    const conv = await readyConversation(s, env, home, token);
+    const token = await upload(env, home, 'logo.png');
+    const conv = await readyConversation(env, home, token);
     const r = await runBin(['--json', 'create', '--from', conv], { env });
     assert.equal(r.code, 0, r.stderr);
     const task = s.tasks.get(json(r).task_id as string);
@@ -63,9 +63,9 @@ describe('create --from', () => {
     const s = await sandbox(t);
     const home = tempDir(t);
     const env = envFor(s, home);
-    const token = await upload(s, env, home, 'logo.png');
-    const other = await upload(s, env, home, 'photo.png');
-    const conv = await readyConversation(s, env, home, token);
+    const token = await upload(env, home, 'logo.png');
+    const other = await upload(env, home, 'photo.png');
+    const conv = await readyConversation(env, home, token);
 
     const p = await runBin(['--json', 'create', '--from', conv, '-p', 'Only this prompt'], { env });
     assert.equal(p.code, 0, p.stderr);
