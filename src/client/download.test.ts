@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AnyGenError } from '../errors.js';
-import { checkDownloadUrl, isPrivateAddress, safeFileName } from './download.js';
+import { checkDownloadUrl, isPrivateAddress, safeFileName, withSuffix } from './download.js';
 
 describe('the private-address classifier and the URL check', () => {
   test('private, loopback, link-local, shared, multicast and unspecified addresses are private in every spelling', () => {
@@ -203,5 +203,19 @@ describe('the private-address classifier and the URL check', () => {
     // A cut that would leave the stem ending in a space or a dot drops those too.
     const spaced = safeFileName(`${'a'.repeat(195)}    ${'b'.repeat(100)}.png`, 'f');
     assert.ok(!/[ .]\.png$/.test(spaced), spaced);
+  });
+});
+
+describe('withSuffix: a revision named with its version', () => {
+  test('goes before the extension, or at the end of a name without one', () => {
+    assert.equal(withSuffix('poster.png', '_v2'), 'poster_v2.png');
+    assert.equal(withSuffix('poster.final.png', '_v1'), 'poster.final_v1.png');
+    assert.equal(withSuffix('poster', '_v3'), 'poster_v3');
+    assert.equal(withSuffix('.png', '_v1'), '.png_v1');
+  });
+
+  test('no suffix keeps the name as it is (the original, version 0)', () => {
+    assert.equal(withSuffix('poster.png', undefined), 'poster.png');
+    assert.equal(withSuffix('poster.png', ''), 'poster.png');
   });
 });
