@@ -4,12 +4,14 @@
  * watcher's PID and log, and the watcher records the outcome in the task history, so
  * `status` and `tasks` show it without anyone reading the log.
  */
-import { closeSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
+
+import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { usageError } from './errors.js';
 import type { CommandContext, NetworkOptions } from './factory.js';
 import type { WaitFlags } from './flags.js';
 import type { DetachedResult } from './render/results.js';
+import { makeFolders } from './store/atomic.js';
 import { stateDir } from './store/history.js';
 
 /** Set in a watcher's environment to the task it waits for. */
@@ -22,7 +24,7 @@ export const ENV_WATCHER = 'ANYGEN_WATCHER';
 export function logFolder(ctx: CommandContext): string {
   const dir = join(stateDir(ctx.io.env), 'logs');
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeFolders(dir, 0o700);
     const probe = join(dir, `.probe-${ctx.io.now().toString(36)}-${Math.random().toString(36).slice(2)}`);
     closeSync(openSync(probe, 'wx', 0o600));
     unlinkSync(probe);

@@ -5,16 +5,18 @@
  * a safe base name, no key ever sent, and a file that appears under its final name
  * only when complete and never over an existing one.
  */
+
 import { randomBytes } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { createWriteStream, constants as fsConstants } from 'node:fs';
-import { copyFile, link, mkdir, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, stat, unlink } from 'node:fs/promises';
 import { isIP, type LookupFunction } from 'node:net';
 import { basename, extname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AnyGenError, usageError } from '../errors.js';
 import { BIDI_CONTROLS } from '../render/output.js';
+import { makeFolders } from '../store/atomic.js';
 import { trackTemp, untrackTemp } from '../store/cleanup.js';
 import { type AddressGuard, deadline, send } from './http.js';
 
@@ -278,7 +280,7 @@ function safeUrlPath(raw: string): string {
 async function prepareDir(dir: string): Promise<void> {
   let isDir: boolean;
   try {
-    await mkdir(dir, { recursive: true });
+    makeFolders(dir);
     isDir = (await stat(dir)).isDirectory();
   } catch (err) {
     throw usageError(`Cannot use output folder ${dir}: ${(err as Error).message}`);

@@ -1,5 +1,5 @@
 /** `batch FILE --output DIR`: many prompts, each created exactly once, resumable and shardable. */
-import { mkdirSync } from 'node:fs';
+
 import { type BatchItem, readBatchInput } from '../batch/input.js';
 import { createBatchProgress } from '../batch/progress.js';
 import { type BatchOutcome, countStates, runBatch } from '../batch/runner.js';
@@ -9,6 +9,7 @@ import { EXIT, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
 import { intOption, requireText, type WaitFlags, type WaitTimes, waitTimes } from '../flags.js';
 import type { BatchResult } from '../render/results.js';
+import { makeFolders } from '../store/atomic.js';
 import { checkFolderTarget } from '../store/paths.js';
 
 export interface BatchOptions extends NetworkOptions, WaitFlags {
@@ -94,7 +95,7 @@ async function runItems(ctx: CommandContext, opts: BatchOptions, plan: BatchPlan
   const { output, state, items, actions, concurrency, times } = plan;
   const client = await ctx.client(opts);
   try {
-    mkdirSync(output, { recursive: true });
+    makeFolders(output);
   } catch (err) {
     throw usageError(`Cannot create --output ${output}: ${(err as Error).message}`);
   }

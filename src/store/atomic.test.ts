@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { writeFileAtomic } from './atomic.js';
+import { makeFolders, writeFileAtomic } from './atomic.js';
 
 function dir(t: { after(fn: () => void): void }): string {
   const d = mkdtempSync(join(tmpdir(), 'anygen-atomic-'));
@@ -40,5 +40,24 @@ describe('writeFileAtomic', () => {
     assert.throws(() => writeFileAtomic(join(d, 'keep', 'under-a-file'), 'x'));
     assert.equal(readFileSync(join(d, 'keep'), 'utf8'), 'kept');
     assert.equal(readdirSync(d).includes('target'), false, path);
+  });
+});
+
+describe('makeFolders', () => {
+  it('makes every missing folder with the mode asked for, and accepts one that exists', (t) => {
+    const d = dir(t);
+    makeFolders(join(d, 'a', 'b', 'c'), 0o700);
+    assert.equal(statSync(join(d, 'a', 'b', 'c')).mode & 0o777, 0o700);
+    makeFolders(join(d, 'a', 'b', 'c'), 0o700);
+  });
+
+  it('fails, rather than spinning, where the kernel cannot make the folder (/proc)', { timeout: 5_000 }, () => {
+    assert.throws(() => makeFolders('/proc/anygen-test/x'), { code: 'ENOENT' });
+  });
+
+  it('fails under a file', (t) => {
+    const d = dir(t);
+    writeFileSync(join(d, 'f'), '');
+    assert.throws(() => makeFolders(join(d, 'f', 'x')), { code: 'ENOTDIR' });
   });
 });

@@ -6,12 +6,14 @@
  * `conf` (atomic write, file mode), under a lock file so that two processes setting
  * different keys at the same moment both land.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ENV_API_KEY } from '../contract.js';
 import { AnyGenError, usageError } from '../errors.js';
 import { shellQuote } from '../render/format.js';
+import { makeFolders } from './atomic.js';
 import { type LockOptions, withLock } from './lock.js';
 
 export const CONFIG_KEYS = ['api_key', 'default_language', 'suite_recommended'] as const;
@@ -92,7 +94,7 @@ export async function updateConfig(
 ): Promise<ConfigData> {
   const dir = dirname(path);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeFolders(dir, 0o700);
   } catch (err) {
     throw writeProblem(path, err);
   }

@@ -7,11 +7,12 @@
  * in a 0700 folder, changed only under its lock and rewritten atomically, so several
  * processes (a batch, a watcher, the agent's own calls) can record at once.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AnyGenError, usageError } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { makeFolders, writeFileAtomic } from './atomic.js';
 import { withLock } from './lock.js';
 
 export const ENV_NO_HISTORY = 'ANYGEN_NO_HISTORY';
@@ -136,7 +137,7 @@ function withoutUndefined<T extends object>(o: T): Partial<T> {
 /** Records what is known of a task, under the lock; returns the entry as saved. */
 export async function recordTask(path: string, update: HistoryUpdate, now: Date): Promise<HistoryEntry> {
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    makeFolders(dirname(path), 0o700);
   } catch (err) {
     throw usageError(`Cannot write task history ${path}: ${(err as Error).message}`);
   }
