@@ -13,6 +13,7 @@
  * - "not enough credits" or a refused key stops new creates (waits go on: those tasks
  *   are paid for); `--fail-fast` stops everything at the first failed item.
  */
+import { resolve } from 'node:path';
 import type { AnyGenClient } from '../client/client.js';
 import type { Downloaded } from '../client/download.js';
 import type { Task } from '../client/schemas.js';
@@ -334,7 +335,7 @@ class BatchRun {
       await this.opts.record?.({
         task_id: taskId,
         status: task.status,
-        files: files.map((f) => ({ ...f, version: 0 })),
+        files: files.map((f) => ({ ...f, path: resolve(f.path), version: 0 })),
       });
     } catch (err) {
       const e = unexpectedError(err);

@@ -2,10 +2,12 @@
  * Steps several commands share: waiting for a task or a reply with progress, the
  * files a finished task offers, downloading them, and the task as a result.
  */
+
+import { resolve } from 'node:path';
 import { baseUrlFrom, maskCredentials } from '../client/base-url.js';
 import type { AnyGenClient, FileToFetch } from '../client/client.js';
 import { checkTaskId } from '../client/client.js';
-import type { Downloaded } from '../client/download.js';
+import { type Downloaded, withSuffix } from '../client/download.js';
 import type { OutputFile, Task } from '../client/schemas.js';
 import { ENV_BASE_URL } from '../contract.js';
 import { AnyGenError } from '../errors.js';
@@ -143,6 +145,8 @@ function unreachable(ctx: CommandContext, err: AnyGenError, giveUp: () => GiveUp
   });
 }
 
+const NOT_A_TASK = new Set(['not_found', 'auth', 'usage', 'validation']);
+
 /**
  * Poll until the task completes; a failed task, the cap or Ctrl-C end it with the
  * matching error. The outcome goes into the task history either way, so `status` and
@@ -170,8 +174,11 @@ export async function waitForTask(
       }),
     );
   } catch (err) {
-    if (err instanceof AnyGenError)
+    // A wait that ended without an answer about the task is worth remembering; a task the
+    // service does not know, or a key it refused, is not a task of ours.
+    if (err instanceof AnyGenError && !NOT_A_TASK.has(err.kind)) {
       await ctx.history.record({ task_id: taskId, last_error: `${err.kind}: ${err.message}` });
+    }
     throw err;
   }
   const failed = ENDED_BADLY.has(task.status) ? failure(client, task) : undefined;
@@ -241,12 +248,10 @@ export async function downloadAll(
   const v = version ?? (await contentVersion(ctx, client, task.task_id));
   const progress = downloadProgress(ctx.out, task);
   const done: Downloaded[] = [];
+  const suffix = v > 0 ? `_v${v}` : undefined;
   for (const item of items) {
-    progress.starting(item.name ?? item.url);
-    const saved = await client.download(item, outputDir, {
-      signal: ctx.io.signal,
-      ...(v > 0 ? { suffix: `_v${v}` } : {}),
-    });
+    progress.starting(item.name ? withSuffix(item.name, suffix) : item.url);
+    const saved = await client.download(item, outputDir, { signal: ctx.io.signal, ...(suffix ? { suffix } : {}) });
     progress.finished(saved);
     done.push(saved);
   }
@@ -254,7 +259,8 @@ export async function downloadAll(
     task_id: task.task_id,
     status: task.status,
     content_version: v,
-    files: done.map((d) => ({ ...d, version: v })),
+    // Absolute: `tasks` and `status` may be run from any folder.
+    files: done.map((d) => ({ ...d, path: resolve(d.path), version: v })),
   });
   return done;
 }
