@@ -1,5 +1,5 @@
 /** `prepare`: the requirement dialogue, one turn per call, kept in a conversation file. */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { PrepareMessage } from '../client/schemas.js';
 import { AnyGenError, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
@@ -31,11 +31,28 @@ async function turnMessage(ctx: CommandContext, opts: PrepareOptions): Promise<s
 
 /** The conversation so far: the --input file, or a new one (also when --input names the --save file that is not there yet). */
 function previousConversation(ctx: CommandContext, opts: PrepareOptions): Conversation {
-  if (opts.input === undefined) return { messages: [] };
+  if (opts.input === undefined) {
+    // A new conversation saved over an existing file would lose what was in it.
+    if (opts.save !== undefined && isFile(opts.save)) {
+      throw usageError(
+        `--save ${opts.save} already exists; a new conversation would replace it`,
+        `Continue it: ${cliCommand('prepare', '--input', opts.save, '--message', '…', '--save', opts.save)}\nOr save the new one elsewhere, or move the old file away first.`,
+      );
+    }
+    return { messages: [] };
+  }
   const startsNew = opts.save !== undefined && samePath(opts.input, opts.save) && !existsSync(opts.input);
   if (!startsNew) return loadConversation(opts.input);
   ctx.out.info(`Starting a new conversation in ${opts.input}`);
   return { messages: [] };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** The messages to send: the conversation's, plus this turn's with any new file tokens. */

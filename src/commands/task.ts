@@ -192,7 +192,8 @@ export async function waitForTask(
   return task;
 }
 
-function failure(client: AnyGenClient, task: Task): AnyGenError {
+/** A failed (or cancelled) task as an error, its reason cleaned of the key. */
+export function failure(client: AnyGenClient, task: Task): AnyGenError {
   const reason =
     typeof task.error === 'string' && task.error
       ? client.redact(task.error)

@@ -226,11 +226,18 @@ export async function serve(ctx: CommandContext, opts: McpOptions): Promise<void
   );
   const tools = TOOLS.map(listing);
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const started = ctx.io.now();
-    const result = await callTool(request, extra as Extra, { net, interval: opts.interval, contexts });
-    ctx.out.debug(`mcp ${request.params.name} → ${result.isError ? 'error' : 'ok'}  ${ctx.io.now() - started} ms`);
-    return scrub(result, currentKey());
+  // Calls still running when the host closes stdin are answered before the server closes.
+  const inflight = new Set<Promise<unknown>>();
+  server.setRequestHandler(CallToolRequestSchema, (request, extra): Promise<CallToolResult> => {
+    const handled = (async () => {
+      const started = ctx.io.now();
+      const result = await callTool(request, extra as Extra, { net, interval: opts.interval, contexts });
+      ctx.out.debug(`mcp ${request.params.name} → ${result.isError ? 'error' : 'ok'}  ${ctx.io.now() - started} ms`);
+      return scrub(result, currentKey());
+    })();
+    inflight.add(handled);
+    void handled.finally(() => inflight.delete(handled));
+    return handled;
   });
 
   const transport = new StdioServerTransport(stdin as Readable, ctx.io.stdout as unknown as Writable);
@@ -246,7 +253,8 @@ export async function serve(ctx: CommandContext, opts: McpOptions): Promise<void
   }
   // The host ends the session by closing stdin; Ctrl-C and SIGTERM end it too.
   const stop = () => void server.close();
-  stdin.once('end', stop);
+  // setImmediate: the SDK sends an answer a few microtasks after its handler returns.
+  stdin.once('end', () => void Promise.allSettled([...inflight]).then(() => setImmediate(stop)));
   ctx.io.signal.addEventListener('abort', stop, { once: true });
   await closed;
   closing.abort();

@@ -223,7 +223,7 @@ const getTask = tool({
     // The CLI's `status`: one read, recorded in the task history, with the files saved here.
     const { run } = await import('../commands/status.js');
     await run(call.ctx, { ...call.net, taskId: input.task_id });
-    return call.result('task');
+    return call.result('status');
   },
 });
 

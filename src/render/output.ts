@@ -31,6 +31,15 @@ export function cleanText(text: string): string {
   return text.replace(ESCAPES, '').replace(BIDI_CONTROLS, '');
 }
 
+/**
+ * Text as one entry of the labelled output: cleaned, and every line after the first
+ * indented, so that server text with line breaks (a reply, a prompt) can never start a
+ * line of its own that a reader would take for a label (`Status: ready`).
+ */
+function oneEntry(text: string): string {
+  return cleanText(text).replace(/\n/g, '\n  ');
+}
+
 /** A line of the human rendering of a result: a label and its value, or free text. */
 export type HumanLine = string | [label: string, value: string | number | boolean | null | undefined];
 
@@ -94,9 +103,9 @@ export class Output {
     }
     for (const line of human) {
       if (typeof line === 'string') {
-        this.write('stdout', `${cleanText(line)}\n`);
+        this.write('stdout', `${oneEntry(line)}\n`);
       } else if (line[1] !== undefined && line[1] !== null && line[1] !== '') {
-        this.write('stdout', `${line[0]}: ${cleanText(String(line[1]))}\n`);
+        this.write('stdout', `${line[0]}: ${oneEntry(String(line[1]))}\n`);
       }
     }
   }

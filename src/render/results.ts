@@ -51,6 +51,21 @@ export const TaskResult = z.object({
   downloads: z.array(Download),
 });
 
+/** `status`: the task as poll prints it, and what one read cannot tell from the task alone. */
+export const StatusResult = z.object({
+  ...TaskResult.shape,
+  /** Why a failed task failed. */
+  error: z.optional(z.string()),
+  /** After a change request from here: how the newest change stands (the task stays `completed` meanwhile). */
+  change: z.optional(
+    z.object({
+      status: z.string(),
+      message_id: z.nullable(z.number()),
+      content_version: z.nullable(z.number()),
+    }),
+  ),
+});
+
 const HistoryFileRef = z.object({ path: z.string(), url: z.string(), bytes: z.number(), version: z.number() });
 
 /** One task of the history, as `tasks` lists it. */
@@ -182,6 +197,7 @@ export type MessagesResult = z.infer<typeof MessagesResult>;
 export type ReplyResult = z.infer<typeof ReplyResult>;
 export type BatchResult = z.infer<typeof BatchResult>;
 export type TasksResult = z.infer<typeof TasksResult>;
+export type StatusResult = z.infer<typeof StatusResult>;
 export type DetachedResult = z.infer<typeof DetachedResult>;
 
 /** Every result, by the name commands hand to the renderer. */
@@ -200,6 +216,7 @@ export const RESULT_SCHEMAS = {
   verify: VerifyResult,
   batch: BatchResult,
   sandbox: SandboxResult,
+  status: StatusResult,
   tasks: TasksResult,
   detached: DetachedResult,
 } as const;
@@ -216,13 +233,14 @@ export const RESULT_COMMANDS: Record<ResultKind, string> = {
   upload: 'upload',
   prepare: 'prepare',
   create: 'create (add `task` with --wait)',
-  task: 'poll, download, thumbnail, run, status',
+  task: 'poll, download, thumbnail, run',
   sendMessage: 'send-message',
   messages: 'get-messages',
   reply: 'get-messages --wait',
   verify: 'verify',
   batch: 'batch (`success` is false unless every item completed)',
   sandbox: 'sandbox (printed when it starts listening)',
+  status: 'status',
   tasks: 'tasks',
   detached: 'poll, create, run, get-messages --wait with --detach',
 };

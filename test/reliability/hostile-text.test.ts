@@ -228,7 +228,7 @@ describe('the key echoed back by the service', () => {
     const bin = await runBin(['prepare', '--input', conv, '--message', 'more [echo-key]', '--save', conv], { env });
     assert.equal(bin.code, 0, bin.stderr);
 
-    const refused = await runCli(['prepare', '--message', 'A poster [fail no] [echo-key]', '--save', conv], {
+    const refused = await runCli(['prepare', '--message', 'A poster [fail no] [echo-key]', '--save', `${conv}.new`], {
       env,
     });
     assert.match(assertCleanError(refused, 1), /no \(key sk-\*\*\* \(Bearer sk-\*\*\*\)\)/);
