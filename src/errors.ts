@@ -37,6 +37,8 @@ export interface AnyGenErrorInit {
   status?: number;
   code?: number;
   requestId?: string;
+  /** The task this failure leaves behind (created, and paid for): so a script need not parse the hint. */
+  taskId?: string;
   endpoint?: string;
   retryable?: boolean;
   /** Seconds the server asked us to wait (Retry-After). */
@@ -53,6 +55,7 @@ export class AnyGenError extends Error {
   readonly status: number | undefined;
   readonly code: number | undefined;
   readonly requestId: string | undefined;
+  readonly taskId: string | undefined;
   readonly endpoint: string | undefined;
   readonly retryable: boolean;
   readonly retryAfter: number | undefined;
@@ -65,6 +68,7 @@ export class AnyGenError extends Error {
     this.status = init.status;
     this.code = init.code;
     this.requestId = init.requestId;
+    this.taskId = init.taskId;
     this.endpoint = init.endpoint;
     this.retryable = init.retryable ?? false;
     this.retryAfter = init.retryAfter;
@@ -80,6 +84,7 @@ export class AnyGenError extends Error {
       ...(this.status !== undefined ? { status: this.status } : {}),
       ...(this.code !== undefined ? { code: this.code } : {}),
       ...(this.requestId !== undefined ? { requestId: this.requestId } : {}),
+      ...(this.taskId !== undefined ? { taskId: this.taskId } : {}),
       ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
       ...(this.retryAfter !== undefined ? { retryAfter: this.retryAfter } : {}),
       retryable: this.retryable,
@@ -94,13 +99,14 @@ export class AnyGenError extends Error {
   }
 
   /** What `--json` prints under `error`, and what `JSON.stringify` shows. */
-  toJSON(): { type: ErrorKind; message: string; hint?: string; code?: number; request_id?: string } {
+  toJSON(): { type: ErrorKind; message: string; hint?: string; code?: number; request_id?: string; task_id?: string } {
     return {
       type: this.kind,
       message: this.message,
       ...(this.hint === undefined ? {} : { hint: this.hint }),
       ...(this.code === undefined ? {} : { code: this.code }),
       ...(this.requestId === undefined ? {} : { request_id: this.requestId }),
+      ...(this.taskId === undefined ? {} : { task_id: this.taskId }),
     };
   }
 }

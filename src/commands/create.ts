@@ -147,10 +147,10 @@ export async function finish(ctx: CommandContext, created: Created, times: WaitT
   } catch (err) {
     const e = unexpectedError(err);
     // A wait that gave up already says how to resume; everything else learns it here.
-    if (e.hint?.includes('Resume with:')) throw e;
-    throw e.withHint(
-      `Task ID: ${created.taskId}\n${taskHint(created.client, created.taskId, output, created.taskUrl)}`,
-    );
+    if (e.hint?.includes('Resume with:')) throw e.with({ taskId: created.taskId });
+    throw e
+      .with({ taskId: created.taskId })
+      .withHint(`Task ID: ${created.taskId}\n${taskHint(created.client, created.taskId, output, created.taskUrl)}`);
   }
 }
 

@@ -178,6 +178,7 @@ export async function waitForTask(
     // service does not know, or a key it refused, is not a task of ours.
     if (err instanceof AnyGenError && !NOT_A_TASK.has(err.kind)) {
       await ctx.history.record({ task_id: taskId, last_error: `${err.kind}: ${err.message}` });
+      throw err.with({ taskId });
     }
     throw err;
   }
@@ -188,7 +189,7 @@ export async function waitForTask(
     ...(task.output?.task_url ? { task_url: taskUrl(client, taskId, task.output.task_url) } : {}),
     last_error: failed ? `task_failed: ${failed.message}` : null,
   });
-  if (failed) throw failed;
+  if (failed) throw failed.with({ taskId });
   return task;
 }
 

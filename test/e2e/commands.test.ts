@@ -277,6 +277,8 @@ describe('poll, download, thumbnail, run', () => {
       type: 'task_failed',
       message: `Task ${id} failed: the renderer crashed`,
       hint: `Details: ${s.url}/task/${id}`,
+      // The task a failure leaves behind, for scripts that should not parse the hint.
+      task_id: id,
     });
   });
 

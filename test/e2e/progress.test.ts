@@ -91,7 +91,7 @@ describe('--progress in a pipe', () => {
     assert.equal((json(r).error as { type: string }).type, 'wait_timeout');
     const all = events(r.stderr);
     const last = all.pop();
-    assert.deepEqual(Object.keys(last ?? {}), ['event', 'type', 'message', 'hint']);
+    assert.deepEqual(Object.keys(last ?? {}), ['event', 'type', 'message', 'hint', 'task_id']);
     assert.equal(last?.event, 'error');
     assert.equal(last?.type, 'wait_timeout');
     assert.ok(all.length > 0);
