@@ -56,6 +56,44 @@ const stubs = [
   ),
 ];
 
+/**
+ * Built-ins that ES modules in the bundles (ours, and conf's) import for functions they
+ * call later, never at load: esbuild hoists such imports to the top of the bundle, so
+ * every command would load them. Here each becomes functions that require the built-in
+ * on first call. node:crypto alone costs ~5 ms (~25 ms on a loaded machine) and no
+ * light command calls it. Importing a class from them fails the build (no such
+ * export), never the CLI; CommonJS packages (undici) keep their plain require.
+ */
+const LAZY_BUILTINS = ['crypto', 'assert'];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    b.onResolve({ filter }, (args) =>
+      args.kind === 'import-statement' || args.kind === 'dynamic-import'
+        ? { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async ({ path }) => {
+      const real = (await import(`node:${path}`)).default;
+      const keys = Object.keys(real).filter((k) => /^[a-z]\w*$/.test(k));
+      const fns = keys.filter((k) => typeof real[k] === 'function');
+      const values = keys.filter((k) => typeof real[k] !== 'function');
+      const contents = [
+        'let c;',
+        `const m = () => (c ??= require('node:${path}'));`,
+        ...fns.map((n) => `export function ${n}(...a) { return m().${n}(...a); }`),
+        // The default import (`crypto.randomBytes`, `assert.deepEqual`): the same functions.
+        `const d = ${typeof real === 'function' ? 'function (...a) { return m()(...a); }' : '{}'};`,
+        `Object.assign(d, { ${fns.join(', ')} });`,
+        ...values.map((n) => `Object.defineProperty(d, '${n}', { get: () => m().${n}, enumerable: true });`),
+        'export default d;',
+      ];
+      return { contents: contents.join('\n'), loader: 'js' };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -64,7 +102,7 @@ const common = {
   legalComments: 'none',
   metafile: true,
   define: { __ANYGEN_VERSION__: JSON.stringify(pkg.version) },
-  plugins: stubs,
+  plugins: [...stubs, lazyBuiltins],
   logLevel: 'warning',
 };
 
@@ -105,7 +143,7 @@ const app = await build({
   },
   outfile: join(ROOT, 'dist/app.cjs'),
   format: 'cjs',
-  plugins: [...stubs, mcpSdkApart],
+  plugins: [...stubs, lazyBuiltins, mcpSdkApart],
   // import() becomes require(): no ESM loader, and the file can be compiled by vm.Script.
   supported: { 'dynamic-import': false },
   // version.ts reads package.json through import.meta only when run from source; the
@@ -122,6 +160,7 @@ const cli = await build({
   supported: { 'dynamic-import': false },
   plugins: [
     ...stubs,
+    lazyBuiltins,
     {
       name: 'lazy-app',
       setup(b) {
