@@ -156,7 +156,9 @@ const mcpSdk = await build({
 // from its owner's loader: one instance per process (the temp-file registry in
 // store/cleanup.ts is the one bin.ts's second Ctrl-C empties), and each command reads
 // and compiles only the bundles it runs. `config get` no longer reads undici, ajv or
-// the spinners; `create` no longer reads the sandbox, batch or MCP code.
+// the spinners; `create` no longer reads the sandbox, conf or ora. The batch and MCP
+// commands share app-net.cjs (they import zod): create reads their ~50 KB but, with the
+// code cache, never compiles them. (The MCP SDK stays apart, in dist/mcp-sdk.cjs.)
 const BUNDLES = [
   // Light commands and what every command runs first: no HTTP stack, no validators.
   { file: 'app.cjs', entries: ['factory', 'store/cleanup', 'sleep', 'commands/config', 'commands/tasks'] },
