@@ -2,7 +2,10 @@
 // Start-up, memory and connection budgets of the built CLI, measured against a local
 // sandbox. Every figure is taken from whole spawned processes, as an agent runs them.
 //
-//   node scripts/bench.mjs [--runs N] [--mem-runs N] [--rss-method auto|time|exit-hook] [--json]
+//   node scripts/bench.mjs [--runs N] [--mem-runs N] [--rss-method auto|time|exit-hook] [--env E] [--startup-only] [--json]
+//
+// The node that runs the bench runs every measured process, so another Node version is
+// measured with that node: /path/to/node22 scripts/bench.mjs.
 //
 // Timing: each round runs `node -e 0` (the baseline) and every case once, in an order
 // that rotates from round to round, so machine noise lands on all of them alike. The
@@ -79,6 +82,7 @@ function parseOptions() {
         'mem-runs': { type: 'string' },
         'rss-method': { type: 'string' },
         env: { type: 'string' },
+        'startup-only': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -102,17 +106,22 @@ function parseOptions() {
     runs: positiveInt('--runs', values.runs, 21),
     memRuns: positiveInt('--mem-runs', values['mem-runs'], 5),
     rssMethod: method,
+    startupOnly: values['startup-only'],
   };
 }
 
-const USAGE = `usage: node scripts/bench.mjs [--runs N] [--mem-runs N] [--rss-method auto|time|exit-hook] [--env clean|machine|both] [--json]
+const USAGE = `usage: node scripts/bench.mjs [--runs N] [--mem-runs N] [--rss-method auto|time|exit-hook] [--env clean|machine|both] [--startup-only] [--json]
 
   --runs N         timed rounds (default 21); each round runs the baseline and every case once
   --mem-runs N     runs per peak-RSS figure (default 5); the median is reported
   --rss-method M   auto (GNU time if installed, else exit-hook), time, or exit-hook
   --env E          both (default); clean: only PATH, HOME and XDG_CONFIG_HOME/XDG_CACHE_HOME;
                    machine: this machine's environment less NODE_OPTIONS and ANYGEN_*
+  --startup-only   only the start-up tables (no memory, connections, batch or MCP)
   --json           print the figures as one JSON document instead of the table
+
+The node running this script runs every measured process: run it with another node
+binary to measure that version.
 `;
 
 // ---------------------------------------------------------------- statistics
@@ -418,6 +427,15 @@ async function timeCases(opts, sandbox, baseEnv, mode, log) {
   };
 }
 
+function header(opts) {
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: cpus().length,
+    runs: opts.runs,
+  };
+}
+
 async function bench(opts, dir, log) {
   const { startSandbox } = await import(pathToFileURL(DIST_INDEX).href);
   const sandboxes = [];
@@ -445,6 +463,7 @@ async function bench(opts, dir, log) {
     for (const mode of opts.envModes) {
       timings.push({ envMode: mode, ...(await timeCases(opts, sandbox, envFor(mode), mode, log)) });
     }
+    if (opts.startupOnly) return { ...header(opts), timings, pass: timings.every((t) => t.pass) };
     // Memory and connections do not depend on the environment: measured once, in the first.
     const baseEnv = envFor(opts.envModes[0]);
     const env = { ...baseEnv, ANYGEN_BASE_URL: sandbox.url };
@@ -524,10 +543,7 @@ async function bench(opts, dir, log) {
     const batch = await benchBatch(startSandbox, baseEnv, dir, rss, log);
 
     return {
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
-      cpus: cpus().length,
-      runs: opts.runs,
+      ...header(opts),
       timings,
       memory,
       connections: conn,
@@ -674,6 +690,14 @@ function render(r) {
       ]),
     );
   }
+  out.push(...(r.memory ? renderRest(r) : []));
+  out.push('');
+  out.push(r.pass ? 'All budgets met.' : 'Budget missed: see FAIL above.');
+  return out.join('\n');
+}
+
+function renderRest(r) {
+  const out = [];
   const m = r.memory;
   out.push('');
   out.push(`Peak RSS (MiB, median of ${m.runs} runs; ${m.method})`);
@@ -710,9 +734,7 @@ function render(r) {
   );
   if (r.mcp) out.push('', renderMcp(r.mcp));
   out.push(...renderBatch(r.batch));
-  out.push('');
-  out.push(r.pass ? 'All budgets met.' : 'Budget missed: see FAIL above.');
-  return out.join('\n');
+  return out;
 }
 
 function jsonReport(r) {
@@ -723,7 +745,6 @@ function jsonReport(r) {
     min_ms: round1(s.min),
     max_ms: round1(s.max),
   });
-  const k = (s) => ({ median_kb: s.median, min_kb: s.min, max_kb: s.max, median_mib: round1(mib(s.median)) });
   return {
     node: r.node,
     platform: r.platform,
@@ -742,6 +763,14 @@ function jsonReport(r) {
         pass: c.pass,
       })),
     })),
+    ...(r.memory ? jsonRest(r) : {}),
+    pass: r.pass,
+  };
+}
+
+function jsonRest(r) {
+  const k = (s) => ({ median_kb: s.median, min_kb: s.min, max_kb: s.max, median_mib: round1(mib(s.median)) });
+  return {
     memory: {
       method: r.memory.method,
       runs: r.memory.runs,
@@ -774,7 +803,6 @@ function jsonReport(r) {
       rss_budget_kb: r.batch.rssBudgetKb,
       pass: r.batch.pass,
     },
-    pass: r.pass,
   };
 }
 
@@ -942,8 +970,10 @@ async function mainBench() {
   const log = (line) => process.stderr.write(`bench: ${line}\n`);
   try {
     const result = await bench(opts, dir, log);
-    result.mcp = await benchMcp(opts, dir, log);
-    result.pass &&= result.mcp.pass;
+    if (!opts.startupOnly) {
+      result.mcp = await benchMcp(opts, dir, log);
+      result.pass &&= result.mcp.pass;
+    }
     process.stdout.write(opts.json ? `${JSON.stringify(jsonReport(result), null, 2)}\n` : `\n${render(result)}\n`);
     return result.pass ? 0 : 1;
   } catch (err) {

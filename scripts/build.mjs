@@ -2,13 +2,16 @@
 // (the installed package has no dependencies, so installing it fetches and runs nothing).
 //
 // The CLI is CommonJS only: Node's ESM loader costs ~7 ms and a graph of chunks more,
-// on every step an agent runs. Two files, so `--help` loads only the first:
-//   dist/bin.cjs  the process edge, commander and the command table;
-//   dist/app.cjs  everything a command runs, each module executed only when first used.
+// on every step an agent runs. `--help` loads only the first file:
+//   dist/bin.cjs          the process edge, commander and the command table;
+//   dist/app.cjs          what every command runs first, and the light commands (config, tasks);
+//   dist/app-net.cjs      the HTTP stack (undici), zod and the commands that talk to the service;
+//   dist/app-ora.cjs, dist/app-conf.cjs, dist/app-sandbox.cjs  the spinner, config writes, the sandbox;
+// each module executed only when first used (see BUNDLES below).
 // The library (dist/index.js) is one ESM file. dist/THIRD-PARTY-LICENSES.txt holds the
 // licence of every package inside them, taken from the bundles' own list of inputs.
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -54,7 +57,60 @@ const stubs = [
     /\/node_modules\/undici\/lib\//,
     "module.exports = { extractBody() { throw new Error('fetch bodies are not part of this build'); } };",
   ),
+  // undici calls only assert(value) (no assert.* methods): loading node:assert for it costs
+  // ~1 ms (~2 ms loaded) on every request. The real assert is loaded, and called with the
+  // same arguments, only when an assertion fails; its methods are forwarded.
+  stub(
+    'lazy-assert',
+    /^(node:)?assert$/,
+    /\/node_modules\/undici\//,
+    `let real;
+const load = () => (real ??= require('node:assert'));
+function assert(...args) { if (args.length === 0 || !args[0]) load()(...args); }
+for (const key of ${JSON.stringify(Object.keys((await import('node:assert')).default))}) {
+  assert[key] = (...args) => load()[key](...args);
+}
+module.exports = assert;`,
+  ),
 ];
+
+/**
+ * Built-ins that ES modules in the bundles (ours, and conf's) import for functions they
+ * call later, never at load: esbuild hoists such imports to the top of the bundle, so
+ * every command would load them. Here each becomes functions that require the built-in
+ * on first call. node:crypto alone costs ~5 ms (~25 ms on a loaded machine) and no
+ * light command calls it. Importing a class from them fails the build (no such
+ * export), never the CLI; CommonJS packages (undici) keep their plain require.
+ */
+const LAZY_BUILTINS = ['crypto', 'assert'];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    b.onResolve({ filter }, (args) =>
+      args.kind === 'import-statement' || args.kind === 'dynamic-import'
+        ? { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async ({ path }) => {
+      const real = (await import(`node:${path}`)).default;
+      const keys = Object.keys(real).filter((k) => /^[a-z]\w*$/.test(k));
+      const fns = keys.filter((k) => typeof real[k] === 'function');
+      const values = keys.filter((k) => typeof real[k] !== 'function');
+      const contents = [
+        'let c;',
+        `const m = () => (c ??= require('node:${path}'));`,
+        ...fns.map((n) => `export function ${n}(...a) { return m().${n}(...a); }`),
+        // The default import (`crypto.randomBytes`, `assert.deepEqual`): the same functions.
+        `const d = ${typeof real === 'function' ? 'function (...a) { return m()(...a); }' : '{}'};`,
+        `Object.assign(d, { ${fns.join(', ')} });`,
+        ...values.map((n) => `Object.defineProperty(d, '${n}', { get: () => m().${n}, enumerable: true });`),
+        'export default d;',
+      ];
+      return { contents: contents.join('\n'), loader: 'js' };
+    });
+  },
+};
 
 const common = {
   bundle: true,
@@ -64,7 +120,7 @@ const common = {
   legalComments: 'none',
   metafile: true,
   define: { __ANYGEN_VERSION__: JSON.stringify(pkg.version) },
-  plugins: stubs,
+  plugins: [...stubs, lazyBuiltins],
   logLevel: 'warning',
 };
 
@@ -93,27 +149,202 @@ const mcpSdk = await build({
   format: 'cjs',
 });
 
-// dist/app.cjs: one entry exporting a loader per lazy module. require() of an ES module
-// inside a bundle becomes a lazy initialiser: a module's top level runs on first use.
-const app = await build({
-  ...common,
-  stdin: {
-    contents: `const modules = {\n${lazyNames.map((n) => `  ${JSON.stringify(n)}: () => require('./src/${n}.ts'),`).join('\n')}\n};\nexports.load = (name) => modules[name]();\n`,
-    resolveDir: ROOT,
-    sourcefile: 'app-entry.cjs',
-    loader: 'js',
+// The command bundles. esbuild has no code splitting for CommonJS, so the split is made
+// here: each module of ours or of a package belongs to exactly one bundle, the first in
+// this list whose entries reach it (through static imports, or import() of a module that
+// is no bundle's entry). Every other bundle gets, in its place, a stub that takes it
+// from its owner's loader: one instance per process (the temp-file registry in
+// store/cleanup.ts is the one bin.ts's second Ctrl-C empties), and each command reads
+// and compiles only the bundles it runs. `config get` no longer reads undici, ajv or
+// the spinners; `create` no longer reads the sandbox, conf or ora. The batch and MCP
+// commands share app-net.cjs (they import zod): create reads their ~50 KB but, with the
+// code cache, never compiles them. (The MCP SDK stays apart, in dist/mcp-sdk.cjs.)
+const BUNDLES = [
+  // Light commands and what every command runs first: no HTTP stack, no validators.
+  { file: 'app.cjs', entries: ['factory', 'store/cleanup', 'sleep', 'commands/config', 'commands/tasks'] },
+  // Everything that talks to the service, with zod: a package two bundles imported would
+  // be exported whole (all of zod/mini, ~400 KB) rather than only what is used, so every
+  // module importing zod lives here, the --json result schemas included.
+  {
+    file: 'app-net.cjs',
+    entries: [
+      'client/client',
+      'render/results',
+      ...['upload', 'prepare', 'create', 'run', 'poll', 'status', 'download', 'thumbnail', 'send-message'],
+      ...['get-messages', 'verify', 'batch', 'mcp'],
+    ].map((n) => (n.includes('/') ? n : `commands/${n}`)),
   },
-  outfile: join(ROOT, 'dist/app.cjs'),
+  // ora draws the spinner on a terminal; conf writes the config file (config set). In
+  // this order, as both use mimic-function: the spinner should not read conf's validators.
+  { file: 'app-ora.cjs', entries: ['ora'] },
+  { file: 'app-conf.cjs', entries: ['conf'] },
+  { file: 'app-sandbox.cjs', entries: ['commands/sandbox'] },
+];
+
+const BUNDLE_FILE = /^\.\/app[\w-]*\.cjs$/;
+
+/** A bundle entry as the path esbuild's metafile names it: src/… or node_modules/…. */
+const entryKey = (name) =>
+  /^[a-z-]+$/.test(name) && !existsSync(join(ROOT, 'src', `${name}.ts`))
+    ? relative(ROOT, fileURLToPath(import.meta.resolve(name)))
+    : `src/${name}.ts`;
+for (const b of BUNDLES) b.keys = b.entries.map(entryKey);
+const entryOwner = new Map(BUNDLES.flatMap((b) => b.keys.map((k) => [k, b])));
+for (const name of lazyNames) {
+  if (!name.startsWith('commands/')) continue;
+  const key = `src/${name}.ts`;
+  const helper = ['commands/task', 'commands/prompt'].includes(name);
+  if (!helper && !entryOwner.has(key)) throw new Error(`${key}: add the command to a bundle in scripts/build.mjs`);
+}
+
+const bundleOptions = {
+  ...common,
+  absWorkingDir: ROOT,
   format: 'cjs',
-  plugins: [...stubs, mcpSdkApart],
   // import() becomes require(): no ESM loader, and the file can be compiled by vm.Script.
   supported: { 'dynamic-import': false },
   // version.ts reads package.json through import.meta only when run from source; the
   // build stamps the version in, so that branch is gone from the bundle.
   logOverride: { 'empty-import-meta': 'silent' },
+};
+const entryStdin = (keys, sourcefile) => ({
+  contents: `const modules = {\n${keys.map((k) => `  ${JSON.stringify(k)}: () => require(${JSON.stringify(`./${k}`)}),`).join('\n')}\n};\nexports.load = (name) => modules[name]();\n`,
+  resolveDir: ROOT,
+  sourcefile,
+  loader: 'js',
 });
 
-// dist/bin.cjs: the lazy modules are taken from dist/app.cjs when first imported.
+/**
+ * Resolves every import the way esbuild would (other plugins included), then lets
+ * `decide(key, resolved, args)` keep it, or replace it. `key` is the file's path from
+ * ROOT, undefined for built-ins and the stubs above.
+ */
+function everyImport(name, decide) {
+  return {
+    name,
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.pluginData?.[name] || args.kind === 'entry-point') return undefined;
+        if (BUNDLE_FILE.test(args.path)) return { path: args.path, external: true };
+        const r = await b.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: { [name]: true },
+        });
+        if (r.errors.length) return { errors: r.errors };
+        const key = r.namespace === 'file' && !r.external ? relative(ROOT, r.path).replaceAll('\\', '/') : undefined;
+        const kept = {
+          path: r.path,
+          namespace: r.namespace,
+          external: r.external,
+          sideEffects: r.sideEffects,
+          pluginData: r.pluginData,
+        };
+        return decide(key, kept, args) ?? kept;
+      });
+    },
+  };
+}
+
+// Pass 1: which modules each bundle reaches, and which cross a bundle's border.
+const owner = new Map();
+const formats = new Map();
+const crossing = [];
+for (const bundle of BUNDLES) {
+  const edges = [];
+  const result = await build({
+    ...bundleOptions,
+    stdin: entryStdin(bundle.keys, `${bundle.file}-entry.cjs`),
+    write: false,
+    outfile: join(ROOT, 'dist', bundle.file),
+    plugins: [
+      everyImport('reach', (key, _kept, args) => {
+        if (!key) return undefined;
+        const importer = relative(ROOT, args.importer).replaceAll('\\', '/');
+        edges.push([importer, key]);
+        const other = entryOwner.get(key);
+        // Another bundle's entry: a border, not followed.
+        return other && other !== bundle ? { path: key, external: true } : undefined;
+      }),
+      ...stubs,
+      lazyBuiltins,
+      mcpSdkApart,
+    ],
+  });
+  for (const [key, input] of Object.entries(result.metafile.inputs)) {
+    if (key.includes(':')) continue;
+    if (!owner.has(key)) owner.set(key, bundle);
+    if (input.format) formats.set(key, input.format);
+  }
+  crossing.push(...edges);
+}
+for (const b of BUNDLES) b.exports = new Set(b.keys);
+for (const [from, to] of crossing) {
+  if (owner.has(from) && owner.get(to) && owner.get(from) !== owner.get(to)) owner.get(to).exports.add(to);
+}
+// What bin.cjs imports lazily.
+for (const name of lazyNames) {
+  const key = `src/${name}.ts`;
+  if (!owner.has(key)) throw new Error(`${key} belongs to no bundle`);
+  owner.get(key).exports.add(key);
+}
+
+/**
+ * The stub standing for a module of another bundle, as the importer would see the
+ * module itself: a CommonJS module's exports object; an ES module's namespace, its
+ * default export included (a plain CommonJS stub would hand an ES importer the whole
+ * namespace as its default).
+ */
+function borrowed(key) {
+  const take = `require(${JSON.stringify(`./${owner.get(key).file}`)}).load(${JSON.stringify(key)})`;
+  if (formats.get(key) === 'cjs') return { contents: `module.exports = ${take};`, loader: 'js' };
+  return {
+    contents: `import * as ns from ${JSON.stringify(`borrowed-cjs:${key}`)};\nexport * from ${JSON.stringify(`borrowed-cjs:${key}`)};\nexport default ns.default;\n`,
+    loader: 'js',
+  };
+}
+
+// Pass 2: each bundle with the others' modules replaced by stubs.
+const bundles = [];
+for (const bundle of BUNDLES) {
+  const result = await build({
+    ...bundleOptions,
+    stdin: entryStdin([...bundle.exports], `${bundle.file}-entry.cjs`),
+    outfile: join(ROOT, 'dist', bundle.file),
+    plugins: [
+      {
+        name: 'borrowed-cjs',
+        setup(b) {
+          b.onResolve({ filter: /^borrowed-cjs:/ }, ({ path }) => ({
+            path: path.slice(13),
+            namespace: 'borrowed-cjs',
+          }));
+          b.onLoad({ filter: /.*/, namespace: 'borrowed-cjs' }, ({ path }) => ({
+            contents: `module.exports = require(${JSON.stringify(`./${owner.get(path).file}`)}).load(${JSON.stringify(path)});`,
+            loader: 'js',
+          }));
+        },
+      },
+      everyImport('borrow', (key) => {
+        const from = key && owner.get(key);
+        return from && from !== bundle ? { path: key, namespace: 'borrowed' } : undefined;
+      }),
+      {
+        name: 'borrowed',
+        setup(b) {
+          b.onLoad({ filter: /.*/, namespace: 'borrowed' }, ({ path }) => borrowed(path));
+        },
+      },
+      ...stubs,
+      lazyBuiltins,
+      mcpSdkApart,
+    ],
+  });
+  for (const [key, input] of Object.entries(result.metafile.inputs)) if (input.format) formats.set(key, input.format);
+  bundles.push(result);
+}
+// dist/bin.cjs: the lazy modules are taken from their bundles when first imported.
 const cli = await build({
   ...common,
   entryPoints: [join(ROOT, 'src/bin.ts')],
@@ -122,13 +353,16 @@ const cli = await build({
   supported: { 'dynamic-import': false },
   plugins: [
     ...stubs,
+    lazyBuiltins,
     {
       name: 'lazy-app',
       setup(b) {
-        b.onResolve({ filter: LAZY }, (args) => ({ path: args.path.slice(2, -3), namespace: 'lazy-app' }));
-        b.onResolve({ filter: /^\.\/app\.cjs$/ }, (args) => ({ path: args.path, external: true }));
-        b.onLoad({ filter: /.*/, namespace: 'lazy-app' }, (args) => ({
-          contents: `module.exports = require('./app.cjs').load(${JSON.stringify(args.path)});`,
+        b.onResolve({ filter: LAZY }, (args) => ({ path: `src/${args.path.slice(2, -3)}.ts`, namespace: 'borrowed' }));
+        b.onLoad({ filter: /.*/, namespace: 'borrowed' }, ({ path }) => borrowed(path));
+        b.onResolve({ filter: BUNDLE_FILE }, (args) => ({ path: args.path, external: true }));
+        b.onResolve({ filter: /^borrowed-cjs:/ }, ({ path }) => ({ path: path.slice(13), namespace: 'borrowed-cjs' }));
+        b.onLoad({ filter: /.*/, namespace: 'borrowed-cjs' }, ({ path }) => ({
+          contents: `module.exports = require(${JSON.stringify(`./${owner.get(path).file}`)}).load(${JSON.stringify(path)});`,
           loader: 'js',
         }));
       },
@@ -145,13 +379,14 @@ const lib = await build({
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
 });
 
-writeFileSync(join(ROOT, 'dist/THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses([app, cli, lib, mcpSdk]));
+writeFileSync(join(ROOT, 'dist/THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses([...bundles, cli, lib, mcpSdk]));
 
 /** The licence text of every package with code in the bundles, found from the metafiles. */
 function thirdPartyLicenses(results) {
   const dirs = new Set();
   for (const r of results) {
     for (const input of Object.keys(r.metafile.inputs)) {
+      if (input.includes(':')) continue; // a stub, not code
       const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input.replaceAll('\\', '/'));
       if (m) dirs.add(join(ROOT, m[1]));
     }

@@ -326,12 +326,18 @@ function commandPath(cmd: Command): string {
   return words.join(' ');
 }
 
-/** Adds one table row to the program: finds or makes its parent, then its flags. */
+/**
+ * Adds one table row to the program: finds or makes its parent, then its flags. A row
+ * none of whose words is on the command line cannot be parsed or have its own help
+ * shown, so it gets only what a list of commands shows (`[options]` needs one flag):
+ * ~150 options and their help text are not built on every start.
+ */
 function declare(
   program: Command,
   spec: CommandSpec,
   action: (spec: CommandSpec, cmd: Command) => Promise<void>,
   made: (cmd: Command) => void,
+  argv: readonly string[],
 ): Command {
   const words = spec.name.split(' ');
   let parent = program;
@@ -344,13 +350,14 @@ function declare(
     parent = found;
   }
   const cmd = parent.command(`${words.at(-1)}${spec.args ? ` ${spec.args}` : ''}`).description(spec.description);
-  for (const [flags, description, extra] of spec.options) {
+  const named = words.some((w) => argv.includes(w));
+  for (const [flags, description, extra] of named ? spec.options : spec.options.slice(0, 1)) {
     if (extra === REPEAT) cmd.option(flags, `${description} (repeatable)`, collect);
     // The default as written, `(default: ai_designer)`, not commander's JSON `"ai_designer"`.
     else if (extra !== undefined) cmd.addOption(new Option(flags, description).default(extra, extra));
     else cmd.option(flags, description);
   }
-  if (spec.examples?.length) {
+  if (named && spec.examples?.length) {
     cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join('\n')}`);
   }
   cmd.action((..._args: unknown[]) => action(spec, cmd));
@@ -396,7 +403,7 @@ export async function main(argv: string[], io: IO): Promise<number> {
   const version = await cliVersion();
   const state: ParseState = { mode: modeBeforeParsing(argv), exitCode: OK, specs: new Map() };
   const program = createProgram(io, version, state);
-  addCommands(program, io, version, state);
+  addCommands(program, io, version, state, argv);
 
   if (argv.length === 0) {
     program.outputHelp({ error: true });
@@ -469,7 +476,7 @@ function createProgram(io: IO, version: string, state: ParseState): Command {
 }
 
 /** Every row of COMMANDS, each running its module's function lazily, plus `version`. */
-function addCommands(program: Command, io: IO, version: string, state: ParseState): void {
+function addCommands(program: Command, io: IO, version: string, state: ParseState, argv: readonly string[]): void {
   const action = async (spec: CommandSpec, cmd: Command) => {
     state.mode = globalMode(cmd.optsWithGlobals());
     const opts = { ...cmd.opts(), ...positional(spec, cmd) };
@@ -490,7 +497,7 @@ function addCommands(program: Command, io: IO, version: string, state: ParseStat
       throw err;
     });
   };
-  for (const spec of COMMANDS) state.specs.set(declare(program, spec, action, made), spec);
+  for (const spec of COMMANDS) state.specs.set(declare(program, spec, action, made, argv), spec);
   program
     .command('version')
     .description('print the version')
