@@ -6,6 +6,7 @@
 import { AnyGenError, usageError } from '../errors.js';
 import { cleanText } from '../render/output.js';
 import { VERSION } from '../version.js';
+import { allowApiConnections } from './http.js';
 import {
   CreateAnswer,
   MessagesPage,
@@ -102,6 +103,14 @@ export class AnyGenClient {
 
   get baseUrl(): URL {
     return this.transport.baseUrl;
+  }
+
+  /**
+   * Lets this many requests to the API run at once, each on its own connection (one by
+   * default). For callers that work in parallel, before their first request.
+   */
+  allowConnections(n: number): void {
+    allowApiConnections(n);
   }
 
   /**

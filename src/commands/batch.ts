@@ -94,6 +94,8 @@ async function dryRun(ctx: CommandContext, { items, state, actions }: BatchPlan)
 async function runItems(ctx: CommandContext, opts: BatchOptions, plan: BatchPlan): Promise<BatchOutcome> {
   const { output, state, items, actions, concurrency, times } = plan;
   const client = await ctx.client(opts);
+  // One connection per worker: creates, waits and downloads share the pool.
+  client.allowConnections(concurrency);
   try {
     makeFolders(output);
   } catch (err) {

@@ -136,3 +136,27 @@ describe('mcp', () => {
     assert.ok(answer?.result && !answer.result.isError, out);
   });
 });
+
+describe('connections', () => {
+  test('a run that creates, waits and downloads keeps to one connection', async (t) => {
+    const s = await sandbox(t, { readsToComplete: 2 });
+    const home = tempDir(t);
+    const r = await runBin(['run', '-p', 'A poster', '--output', join(home, 'out'), '--interval', '1'], {
+      env: envFor(s, home),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(s.stats.connections, 1);
+  });
+
+  test('a batch opens at most one connection per worker', async (t) => {
+    const s = await sandbox(t);
+    const home = tempDir(t);
+    const input = join(home, 'prompts.txt');
+    writeFileSync(input, `${Array.from({ length: 20 }, (_, i) => `prompt ${i}`).join('\n')}\n`);
+    const r = await runBin(['batch', input, '--output', join(home, 'out'), '--concurrency', '4', '-q'], {
+      env: envFor(s, home),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(s.stats.connections <= 4, `${s.stats.connections} connections`);
+  });
+});
