@@ -238,7 +238,8 @@ class BatchRun {
           fileTokens,
         });
         this.update(item.id, { status: 'created', task_id: data.task_id, error: null });
-        await this.opts.record?.({
+        // Not awaited: the batch's own state file is the record that matters here; the command flushes the history at the end.
+        void this.opts.record?.({
           task_id: data.task_id,
           ...(data.task_url ? { task_url: data.task_url } : {}),
           operation: item.operation,
@@ -332,7 +333,7 @@ class BatchRun {
     try {
       const files = await this.opts.download(fileNames(item.id, taskFiles(task)), this.waitSignal);
       this.update(item.id, { status: 'completed', files: files.map((f) => f.path), error: null });
-      await this.opts.record?.({
+      void this.opts.record?.({
         task_id: taskId,
         status: task.status,
         files: files.map((f) => ({ ...f, path: resolve(f.path), version: 0 })),

@@ -132,8 +132,8 @@ async function runItems(ctx: CommandContext, opts: BatchOptions, plan: BatchPlan
       sleep: ctx.io.sleep,
       signal: ctx.io.signal,
       live,
-      // One line per item, not per file: the batch reports items.
       record: (update) => ctx.history.record(update),
+      // One line per item, not per file: the batch reports items.
       download: async (files, signal) => {
         const saved = [];
         for (const f of files) saved.push(await client.download(f, output, { signal }));
@@ -147,6 +147,8 @@ async function runItems(ctx: CommandContext, opts: BatchOptions, plan: BatchPlan
   } finally {
     ctx.io.signal.removeEventListener('abort', onStop);
     progress.stop();
+    // The task history was told of each task without being waited for: it is written before we exit.
+    await ctx.history.flush();
   }
 }
 

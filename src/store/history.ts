@@ -136,6 +136,11 @@ function withoutUndefined<T extends object>(o: T): Partial<T> {
 
 /** Records what is known of a task, under the lock; returns the entry as saved. */
 export async function recordTask(path: string, update: HistoryUpdate, now: Date): Promise<HistoryEntry> {
+  return (await recordTasks(path, [update], now))[0] as HistoryEntry;
+}
+
+/** Several updates in one locked read and write, in order; returns each one's entry as saved. */
+export async function recordTasks(path: string, updates: HistoryUpdate[], now: Date): Promise<HistoryEntry[]> {
   try {
     makeFolders(dirname(path), 0o700);
   } catch (err) {
@@ -144,14 +149,17 @@ export async function recordTask(path: string, update: HistoryUpdate, now: Date)
   return withLock(path, 'Task history', async () => {
     const entries = readHistory(path);
     const stamp = now.toISOString();
-    const at = entries.findIndex((e) => e.task_id === update.task_id);
-    const entry = applyUpdate(at >= 0 ? (entries[at] as HistoryEntry) : blank(update.task_id, stamp), update, stamp);
-    if (at >= 0) entries.splice(at, 1);
-    // The entry touched last goes last, so the file reads oldest to newest activity.
-    entries.push(entry);
+    const saved = updates.map((update) => {
+      const at = entries.findIndex((e) => e.task_id === update.task_id);
+      const entry = applyUpdate(at >= 0 ? (entries[at] as HistoryEntry) : blank(update.task_id, stamp), update, stamp);
+      if (at >= 0) entries.splice(at, 1);
+      // The entry touched last goes last, so the file reads oldest to newest activity.
+      entries.push(entry);
+      return entry;
+    });
     const kept = entries.slice(-HISTORY_LIMIT);
     writeFileAtomic(path, `${JSON.stringify({ version: 1, tasks: kept }, null, 2)}\n`, { dirMode: 0o700 });
-    return entry;
+    return saved;
   });
 }
 
@@ -170,8 +178,12 @@ export class TaskHistory {
   private readonly now: () => number;
   private readonly warn: (text: string) => void;
   private warned = false;
-  /** Records of this process go one after another: no waiting on our own lock (a batch records from many workers). */
-  private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Records of this process queue up and are written together: no waiting on our own
+   * lock, and a batch's many workers cost a few writes, not one each.
+   */
+  private pending: { update: HistoryUpdate; resolve: (entry: HistoryEntry | undefined) => void }[] = [];
+  private draining: Promise<void> | undefined;
 
   constructor(env: Env, now: () => number, warn: (text: string) => void) {
     this.path = historyPath(env);
@@ -182,16 +194,34 @@ export class TaskHistory {
 
   record(update: HistoryUpdate): Promise<HistoryEntry | undefined> {
     if (!this.enabled) return Promise.resolve(undefined);
-    const next = this.queue.then(async () => {
+    return new Promise((resolve) => {
+      this.pending.push({ update, resolve });
+      this.draining ??= this.drain();
+    });
+  }
+
+  /** Resolves once every record asked for so far is written (or given up on). */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  /** Writes what has queued up, one read and write for all of it, until nothing is left. */
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const round = this.pending.splice(0);
       try {
-        return await recordTask(this.path, update, new Date(this.now()));
+        const saved = await recordTasks(
+          this.path,
+          round.map((r) => r.update),
+          new Date(this.now()),
+        );
+        for (const [i, r] of round.entries()) r.resolve(saved[i]);
       } catch (err) {
         this.problem(err);
-        return undefined;
+        for (const r of round) r.resolve(undefined);
       }
-    });
-    this.queue = next;
-    return next;
+    }
+    this.draining = undefined;
   }
 
   /** The entry for a task, if the history has one (and can be read). */
