@@ -200,6 +200,17 @@ export class TaskHistory {
     });
   }
 
+  /** Many updates in one write (a batch's tasks, recorded once it ends). */
+  async recordAll(updates: HistoryUpdate[]): Promise<void> {
+    if (!this.enabled || updates.length === 0) return;
+    await this.flush();
+    try {
+      await recordTasks(this.path, updates, new Date(this.now()));
+    } catch (err) {
+      this.problem(err);
+    }
+  }
+
   /** Resolves once every record asked for so far is written (or given up on). */
   async flush(): Promise<void> {
     while (this.draining) await this.draining;
