@@ -22,3 +22,5 @@ export const DEFAULT_BASE_URL = 'https://www.anygen.io';
 /** The environment variables the CLI reads (besides XDG_* and HOME for its files). */
 export const ENV_API_KEY = 'ANYGEN_API_KEY';
 export const ENV_BASE_URL = 'ANYGEN_BASE_URL';
+/** Set in a detached watcher's environment to the task it waits for (see detach.ts). */
+export const ENV_WATCHER = 'ANYGEN_WATCHER';

@@ -7,15 +7,13 @@
 
 import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ENV_WATCHER } from './contract.js';
 import { usageError } from './errors.js';
 import type { CommandContext, NetworkOptions } from './factory.js';
 import type { WaitFlags } from './flags.js';
 import type { DetachedResult } from './render/results.js';
 import { makeFolders } from './store/atomic.js';
 import { stateDir } from './store/history.js';
-
-/** Set in a watcher's environment to the task it waits for. */
-export const ENV_WATCHER = 'ANYGEN_WATCHER';
 
 /**
  * Where the watcher's log goes, checked before anything is sent: a create must not be

@@ -4,8 +4,7 @@
  * touch process.*, so tests run them in-process with fake streams and a fake clock.
  */
 import type { AnyGenClient } from './client/client.js';
-import { ENV_BASE_URL } from './contract.js';
-import { ENV_WATCHER } from './detach.js';
+import { ENV_BASE_URL, ENV_WATCHER } from './contract.js';
 import { AnyGenError, EXIT, unexpectedError, usageError } from './errors.js';
 import { canTravelInHeader, helpHint, parseHeaders, strayWordsHint } from './flags.js';
 import type { IO } from './io.js';

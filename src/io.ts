@@ -1,3 +1,5 @@
+import { usageError } from './errors.js';
+
 /**
  * What a command may know of the process it runs in. Only src/bin.ts builds the real
  * one; tests build theirs, with captured streams and a virtual clock.
@@ -36,4 +38,17 @@ export async function readStdin(stream: NodeJS.ReadableStream | undefined): Prom
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * A message given with --message, or on standard input with --stdin (never both):
+ * undefined when neither was given. Standard input spares the shell's quoting.
+ */
+export async function messageOption(
+  opts: { message?: string | undefined; stdin?: boolean | undefined },
+  stdin: NodeJS.ReadableStream | undefined,
+): Promise<string | undefined> {
+  if (!opts.stdin) return opts.message;
+  if (opts.message !== undefined) throw usageError('Give the message with --message or --stdin, not both');
+  return (await readStdin(stdin)).trim();
 }

@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { PrepareMessage } from '../client/schemas.js';
 import { AnyGenError, usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
-import { readStdin } from '../io.js';
+import { messageOption } from '../io.js';
 import { cliCommand, shellQuote } from '../render/format.js';
 import type { HumanLine } from '../render/output.js';
 import type { PrepareResult } from '../render/results.js';
@@ -20,11 +20,7 @@ export interface PrepareOptions extends NetworkOptions {
 
 /** The message of this turn: --message, or standard input with --stdin. */
 async function turnMessage(ctx: CommandContext, opts: PrepareOptions): Promise<string | undefined> {
-  let message = opts.message;
-  if (opts.stdin) {
-    if (message !== undefined) throw usageError('Give the message with --message or --stdin, not both');
-    message = (await readStdin(ctx.io.stdin)).trim();
-  }
+  const message = await messageOption(opts, ctx.io.stdin);
   if (message !== undefined && message.trim() === '') throw usageError('The message is empty');
   return message;
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { usageError } from '../errors.js';
 import type { CommandContext } from '../factory.js';
+import { requireText } from '../flags.js';
 import { readStdin } from '../io.js';
 import { cliCommand } from '../render/format.js';
 import { loadConversation } from '../store/conversation.js';
@@ -75,10 +76,7 @@ export async function promptPlan(ctx: CommandContext, opts: PromptOptions): Prom
   }
   const fileTokens =
     opts.fileToken !== undefined
-      ? opts.fileToken.map((t) => {
-          if (t.trim() === '') throw usageError('--file-token is required and may not be empty');
-          return t.trim();
-        })
+      ? opts.fileToken.map((t) => requireText('--file-token', t).trim())
       : (suggested?.fileTokens ?? []);
   return { prompt, fileTokens };
 }

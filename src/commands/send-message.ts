@@ -3,7 +3,7 @@ import { checkTaskId } from '../client/client.js';
 import { usageError } from '../errors.js';
 import type { CommandContext, NetworkOptions } from '../factory.js';
 import { requireText } from '../flags.js';
-import { readStdin } from '../io.js';
+import { messageOption } from '../io.js';
 import type { SendMessageResult } from '../render/results.js';
 
 export interface SendMessageOptions extends NetworkOptions {
@@ -16,11 +16,9 @@ export interface SendMessageOptions extends NetworkOptions {
 }
 
 async function messageText(ctx: CommandContext, opts: SendMessageOptions): Promise<string> {
-  if (!opts.stdin) return requireText('--message', opts.message);
-  if (opts.message !== undefined) throw usageError('Give the message with --message or --stdin, not both');
-  const text = (await readStdin(ctx.io.stdin)).trim();
-  if (text === '') throw usageError('The message from --stdin is empty');
-  return text;
+  const text = await messageOption(opts, ctx.io.stdin);
+  if (opts.stdin && text === '') throw usageError('The message is empty');
+  return requireText('--message', text);
 }
 
 export async function run(ctx: CommandContext, opts: SendMessageOptions) {
