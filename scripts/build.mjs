@@ -14,103 +14,11 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { lazyBuiltins, stubs, wasmFiles, writeWasmFiles } from './build-plugins.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
-
-/** Replaces a module with `contents` when `filter` matches its path and its importer's. */
-function stub(name, filter, importer, contents) {
-  return {
-    name,
-    setup(b) {
-      b.onResolve({ filter }, (args) =>
-        importer.test(args.importer.replaceAll('\\', '/')) ? { path: args.path, namespace: name } : undefined,
-      );
-      b.onLoad({ filter: /.*/, namespace: name }, () => ({ contents, loader: 'js' }));
-    },
-  };
-}
-
-const stubs = [
-  // commander requires child_process at load time only to run external subcommands, which
-  // this CLI has none of. Loading it pulls in net, dgram and readline: ~8 ms on every start.
-  stub(
-    'lazy-child-process',
-    /^(node:)?child_process$/,
-    /\/node_modules\/commander\//,
-    "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
-  ),
-  // undici's client loads its HTTP/2 code, and with it node:http2, at start; it runs only
-  // when a server offers h2 over TLS, which undici accepts only with allowH2 (never set here).
-  stub(
-    'no-http2',
-    /^\.\/client-h2(\.js)?$/,
-    /\/node_modules\/undici\/lib\/dispatcher\/client\.js$/,
-    "module.exports = function connectH2() { throw new Error('HTTP/2 is not part of this build'); };",
-  ),
-  // Bodies here are strings, Buffers and async iterables; undici reaches for its fetch
-  // code only for FormData and web streams.
-  stub(
-    'no-fetch-body',
-    /\/web\/fetch\/body(\.js)?$/,
-    /\/node_modules\/undici\/lib\//,
-    "module.exports = { extractBody() { throw new Error('fetch bodies are not part of this build'); } };",
-  ),
-  // undici calls only assert(value) (no assert.* methods): loading node:assert for it costs
-  // ~1 ms (~2 ms loaded) on every request. The real assert is loaded, and called with the
-  // same arguments, only when an assertion fails; its methods are forwarded.
-  stub(
-    'lazy-assert',
-    /^(node:)?assert$/,
-    /\/node_modules\/undici\//,
-    `let real;
-const load = () => (real ??= require('node:assert'));
-function assert(...args) { if (args.length === 0 || !args[0]) load()(...args); }
-for (const key of ${JSON.stringify(Object.keys((await import('node:assert')).default))}) {
-  assert[key] = (...args) => load()[key](...args);
-}
-module.exports = assert;`,
-  ),
-];
-
-/**
- * Built-ins that ES modules in the bundles (ours, and conf's) import for functions they
- * call later, never at load: esbuild hoists such imports to the top of the bundle, so
- * every command would load them. Here each becomes functions that require the built-in
- * on first call. node:crypto alone costs ~5 ms (~25 ms on a loaded machine) and no
- * light command calls it. Importing a class from them fails the build (no such
- * export), never the CLI; CommonJS packages (undici) keep their plain require.
- */
-const LAZY_BUILTINS = ['crypto', 'assert'];
-const lazyBuiltins = {
-  name: 'lazy-builtins',
-  setup(b) {
-    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
-    b.onResolve({ filter }, (args) =>
-      args.kind === 'import-statement' || args.kind === 'dynamic-import'
-        ? { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async ({ path }) => {
-      const real = (await import(`node:${path}`)).default;
-      const keys = Object.keys(real).filter((k) => /^[a-z]\w*$/.test(k));
-      const fns = keys.filter((k) => typeof real[k] === 'function');
-      const values = keys.filter((k) => typeof real[k] !== 'function');
-      const contents = [
-        'let c;',
-        `const m = () => (c ??= require('node:${path}'));`,
-        ...fns.map((n) => `export function ${n}(...a) { return m().${n}(...a); }`),
-        // The default import (`crypto.randomBytes`, `assert.deepEqual`): the same functions.
-        `const d = ${typeof real === 'function' ? 'function (...a) { return m()(...a); }' : '{}'};`,
-        `Object.assign(d, { ${fns.join(', ')} });`,
-        ...values.map((n) => `Object.defineProperty(d, '${n}', { get: () => m().${n}, enumerable: true });`),
-        'export default d;',
-      ];
-      return { contents: contents.join('\n'), loader: 'js' };
-    });
-  },
-};
 
 const common = {
   bundle: true,
@@ -269,6 +177,7 @@ for (const bundle of BUNDLES) {
       }),
       ...stubs,
       lazyBuiltins,
+      wasmFiles,
       mcpSdkApart,
     ],
   });
@@ -338,6 +247,7 @@ for (const bundle of BUNDLES) {
       },
       ...stubs,
       lazyBuiltins,
+      wasmFiles,
       mcpSdkApart,
     ],
   });
@@ -379,6 +289,7 @@ const lib = await build({
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
 });
 
+await writeWasmFiles(join(ROOT, 'dist'));
 writeFileSync(join(ROOT, 'dist/THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses([...bundles, cli, lib, mcpSdk]));
 
 /** The licence text of every package with code in the bundles, found from the metafiles. */
