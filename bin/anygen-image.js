@@ -22,7 +22,8 @@ const dist = join(__dirname, '..', 'dist');
 const env = process.env;
 const tested = /^v(20|22|24)\./.test(process.version);
 
-if (/^v20\./.test(process.version) && !env.ANYGEN_NO_LIFTOFF) require('node:v8').setFlagsFromString('--liftoff-only');
+const liftoff = /^v20\./.test(process.version) && !env.ANYGEN_NO_LIFTOFF;
+if (liftoff) require('node:v8').setFlagsFromString('--liftoff-only');
 
 const cacheDir = tested && !env.ANYGEN_NO_CODE_CACHE ? makeCacheDir() : undefined;
 const compileCache = require('node:module').enableCompileCache;
@@ -76,8 +77,10 @@ function loadWithCache(file, dir) {
     if (mod) return mod.exports;
     const source = fs.readFileSync(path, 'utf8');
     const { size, mtimeMs } = fs.statSync(path);
-    // The name says which file, build and Node it belongs to; V8 checks the rest.
-    const name = path.slice(dist.length + 1).replace(/\W/g, '_');
+    // The name says which file, build, flags and Node it belongs to; V8 checks the rest.
+    // Data made without Liftoff-only is rejected with it (and the reverse): each keeps
+    // its own file, so that ANYGEN_NO_LIFTOFF=1 runs do not rewrite the others' cache.
+    const name = path.slice(dist.length + 1).replace(/\W/g, '_') + (liftoff ? '' : '_full_wasm');
     const cacheFile = join(dir, `${name}-${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}.v8`);
     let cachedData;
     try {

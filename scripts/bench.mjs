@@ -362,11 +362,37 @@ const TIMING_CASES = [
     env: { ANYGEN_NO_LIFTOFF: '1' },
     note: 'no Liftoff-only',
   },
+  // The same request made by undici alone (scripts/bench-floor.cjs): the floor under create.
+  { id: 'floor', floor: true, args: ['create'], label: 'one undici POST alone (the floor under create)' },
 ];
 
+/**
+ * Bundles scripts/bench-floor.cjs as the build bundles the CLI (same plugins, undici's
+ * parser in its own file beside it) into `dir`; returns the script's path.
+ */
+async function buildFloor(dir) {
+  const [{ build }, plugins] = await Promise.all([import('esbuild'), import('./build-plugins.mjs')]);
+  mkdirSync(dir, { recursive: true });
+  const outfile = join(dir, 'floor.cjs');
+  await build({
+    entryPoints: [join(ROOT, 'scripts', 'bench-floor.cjs')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20.18',
+    format: 'cjs',
+    minify: true,
+    logLevel: 'warning',
+    plugins: [...plugins.stubs, plugins.lazyBuiltins, plugins.wasmFiles],
+  });
+  await plugins.writeWasmFiles(dir);
+  return outfile;
+}
+
 /** Checks each command once (which also fills the code cache), then times the cases in interleaved rounds. */
-async function timeCases(opts, sandbox, baseEnv, mode, log) {
+async function timeCases(opts, sandbox, baseEnv, mode, log, floor) {
   const env = { ...baseEnv, ANYGEN_BASE_URL: sandbox.url };
+  const floorEnv = { ...baseEnv, ANYGEN_BASE_URL: sandbox.url, ANYGEN_BENCH_KEY: BENCH_KEY };
   log(`${mode} environment: checking the commands…`);
   const help = await mustSucceed('anygen-image --help', ['--help'], env);
   if (!/Usage: anygen-image/.test(help.stdout)) throw new BenchError('--help printed no usage');
@@ -377,6 +403,10 @@ async function timeCases(opts, sandbox, baseEnv, mode, log) {
   const createsBefore = sandbox.stats.byRoute.create ?? 0;
   await mustSucceed('anygen-image create -p bench', ['create', '-p', 'bench'], env);
   if ((sandbox.stats.byRoute.create ?? 0) !== createsBefore + 1) throw new BenchError('create reached no sandbox');
+  const bare = await timedRun(process.execPath, [floor], floorEnv);
+  if (bare.code !== 0 || (sandbox.stats.byRoute.create ?? 0) !== createsBefore + 2) {
+    throw new BenchError('the floor script (scripts/bench-floor.cjs) created no task');
+  }
   const base = await timedRun(process.execPath, ['-e', '0'], baseEnv);
   if (base.code !== 0) throw new BenchError('node -e 0 failed');
 
@@ -385,7 +415,10 @@ async function timeCases(opts, sandbox, baseEnv, mode, log) {
     { id: 'baseline', run: () => timedRun(process.execPath, ['-e', '0'], baseEnv) },
     ...TIMING_CASES.map((c) => ({
       id: c.id,
-      run: () => timedRun(process.execPath, [BIN, ...c.args], { ...env, ...c.env }),
+      run: () =>
+        c.floor
+          ? timedRun(process.execPath, [floor], floorEnv)
+          : timedRun(process.execPath, [BIN, ...c.args], { ...env, ...c.env }),
     })),
   ];
   const samples = Object.fromEntries(runners.map((r) => [r.id, []]));
@@ -411,7 +444,7 @@ async function timeCases(opts, sandbox, baseEnv, mode, log) {
     const budget = c.budget?.[mode];
     return {
       id: c.id,
-      command: `${describe(c.args)}${c.note ? ` (${c.note})` : ''}`,
+      command: c.label ?? `${describe(c.args)}${c.note ? ` (${c.note})` : ''}`,
       ...s,
       baselineMedian: baseline.median,
       ratio,
@@ -459,9 +492,10 @@ async function bench(opts, dir, log) {
         ? { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, XDG_CONFIG_HOME: xdg, XDG_CACHE_HOME: xdgCache }
         : { ...inherited, HOME: dir, XDG_CONFIG_HOME: xdg, XDG_CACHE_HOME: xdgCache };
 
+    const floor = await buildFloor(join(dir, 'floor'));
     const timings = [];
     for (const mode of opts.envModes) {
-      timings.push({ envMode: mode, ...(await timeCases(opts, sandbox, envFor(mode), mode, log)) });
+      timings.push({ envMode: mode, ...(await timeCases(opts, sandbox, envFor(mode), mode, log, floor)) });
     }
     if (opts.startupOnly) return { ...header(opts), timings, pass: timings.every((t) => t.pass) };
     // Memory and connections do not depend on the environment: measured once, in the first.

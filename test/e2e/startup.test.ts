@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { envFor, runBin, sandbox, tempDir } from '../helpers/harness.js';
 
 function filesUnder(dir: string): string[] {
@@ -89,4 +90,46 @@ test('ANYGEN_NO_CODE_CACHE and ANYGEN_NO_LIFTOFF turn the techniques off', async
   const r = await runBin(['create', '-p', 'plain'], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readdirSync(join(home, 'cache')), []);
+});
+
+test('create loads only what one request needs: no node:http, dns or fs/promises, and the HTTP parser from its own file', async (t) => {
+  const s = await sandbox(t);
+  const home = tempDir(t);
+  const list = join(home, 'modules.txt');
+  const preload = join(home, 'list-modules.cjs');
+  // Written at exit: every built-in module the process loaded, as Node lists them.
+  writeFileSync(
+    preload,
+    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`,
+  );
+  const r = await runBin(['create', '-p', 'modules'], {
+    env: envFor(s, home, { NODE_OPTIONS: `--require ${preload}` }),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Task ID: task_/m);
+  const loaded = readFileSync(list, 'utf8').split('\n');
+  assert.ok(loaded.includes('NativeModule net'), 'the list does not show the request was made');
+  for (const name of ['http', 'http2', 'dns', 'fs/promises', 'timers/promises', 'child_process']) {
+    assert.equal(loaded.includes(`NativeModule ${name}`), false, `create loaded node:${name}`);
+  }
+  // undici's WebAssembly parser is a file of its own, not base64 inside the bundle.
+  const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
+  assert.equal(readFileSync(join(dist, 'app-net.cjs'), 'utf8').includes('AGFzbQ'), false);
+  for (const f of ['llhttp_simd.wasm', 'llhttp.wasm']) {
+    assert.equal(readFileSync(join(dist, f)).subarray(0, 4).toString('hex'), '0061736d', `${f} is not WebAssembly`);
+  }
+});
+
+test('a run with ANYGEN_NO_LIFTOFF=1 keeps its own cache: the usual runs still find theirs untouched', async (t) => {
+  const s = await sandbox(t);
+  const home = tempDir(t);
+  const env = envFor(s, home, { XDG_CACHE_HOME: join(home, 'cache') });
+  assert.equal((await runBin(['create', '-p', 'one'], { env })).code, 0);
+  const dir = join(home, 'cache', 'anygen');
+  const before = new Map(filesUnder(dir).map((f) => [f, readFileSync(f)]));
+  assert.ok(before.size >= 1);
+  // On Node 20 this run compiles without the flag, so V8 rejects the data made with it.
+  const plain = await runBin(['create', '-p', 'two'], { env: { ...env, ANYGEN_NO_LIFTOFF: '1' } });
+  assert.equal(plain.code, 0, plain.stderr);
+  for (const [f, data] of before) assert.ok(readFileSync(f).equals(data), `${f} was rewritten`);
 });
