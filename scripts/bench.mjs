@@ -9,7 +9,8 @@
 //
 // Timing: each round runs `node -e 0` (the baseline) and every case once, in an order
 // that rotates from round to round, so machine noise lands on all of them alike. The
-// figure is the wall time from spawn() to 'close', stdout and stderr going to /dev/null.
+// figure is the wall time from spawn() to 'close', stdout and stderr going through pipes
+// the bench reads and drops (as an agent or a CI job holds them).
 // Within a table all processes get the same environment, and each budget is set per
 // environment. Two are measured (--env picks one): "clean", only PATH, HOME and XDG_*
 // as most users have it, where `node -e 0` is fast and so the ratios strict; and
@@ -156,7 +157,10 @@ const live = new Set();
 function timedRun(cmd, args, env) {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env, stdio: 'ignore' });
+    // Output through pipes, read and dropped, as an agent or a CI job holds it.
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.resume();
+    child.stderr.resume();
     live.add(child);
     const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
     child.once('error', (err) => {

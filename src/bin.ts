@@ -5,6 +5,7 @@
 
 import { main } from './cli.js';
 import type { IO } from './io.js';
+import { FdSink } from './stdio.js';
 
 const controller = new AbortController();
 let signals = 0;
@@ -25,25 +26,35 @@ const onSignal = (name: NodeJS.Signals) => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 // A reader that goes away (`| head`) is not an error worth a stack trace.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
+const stdout = new FdSink(1, {
+  open: () =>
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+    }),
+  onBrokenPipe: () => process.exit(0),
 });
+const stderr = new FdSink(2, { open: () => process.stderr, onBrokenPipe: () => {} });
 
 // Getters: Node builds each standard stream on first use (stdin alone costs ~5 ms), and
-// --help needs only stdout.
-let stderrUsed = false;
+// a pipe or a file is written without one (src/stdio.ts). A terminal gets the stream
+// itself: the spinner draws on it.
 const io: IO = {
-  stdout: process.stdout,
+  get stdout() {
+    return stdout.direct ? stdout : stdout.stream();
+  },
   get stderr() {
-    stderrUsed = true;
-    return process.stderr;
+    return stderr.direct ? stderr : stderr.stream();
+  },
+  get stdoutColumns() {
+    return !stdout.direct && process.stdout.isTTY ? process.stdout.columns : undefined;
   },
   get stderrIsTTY() {
-    return Boolean(process.stderr.isTTY);
+    return !stderr.direct && Boolean(process.stderr.isTTY);
   },
   get stderrColumns() {
-    return process.stderr.columns ?? 0;
+    return stderr.direct ? 0 : (process.stderr.columns ?? 0);
   },
+  stdoutStream: () => stdout.stream(),
   get stdin() {
     return process.stdin;
   },
@@ -90,8 +101,7 @@ if (process.env.ANYGEN_WATCHER) process.on('SIGHUP', () => {});
  * also drops idle keep-alive sockets.
  */
 function exitAfterFlush(code: number): void {
-  const exit = () => process.exit(code);
-  process.stdout.write('', () => (stderrUsed ? process.stderr.write('', exit) : exit()));
+  stdout.flush(() => stderr.flush(() => process.exit(code)));
 }
 
 main(process.argv.slice(2), io).then(exitAfterFlush, (err: unknown) => {

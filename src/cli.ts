@@ -458,6 +458,13 @@ function createProgram(io: IO, version: string, state: ParseState): Command {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      // commander's defaults ask process.stdout and process.stderr, which builds them even
+      // where the output goes to a pipe without them (src/stdio.ts). Help is plain text: no
+      // colour to keep or strip.
+      getOutHelpWidth: () => io.stdoutColumns ?? 80,
+      getErrHelpWidth: () => (io.stderrIsTTY && io.stderrColumns) || 80,
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
       outputError: (s) => {
         // `--unknown=value` is echoed by commander; the value may be a key, so it is left out.
         state.usageMessage = s

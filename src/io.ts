@@ -13,9 +13,16 @@ export interface IO {
   stderr: Sink;
   /** Is stderr a terminal (spinner) or a pipe/file (plain lines and heartbeats)? */
   stderrIsTTY: boolean;
+  /** stdout's width in columns when it is a terminal (help is wrapped to it). */
+  stdoutColumns?: number | undefined;
   /** stderr's width in columns; 0 when unknown (a pseudo-terminal that reports none). */
   stderrColumns?: number;
   stdin?: NodeJS.ReadableStream;
+  /**
+   * Node's stream for stdout, for a long-lived writer that waits on backpressure (the
+   * MCP server); `stdout` itself may write straight to the descriptor.
+   */
+  stdoutStream?: () => NodeJS.WritableStream;
   env: Record<string, string | undefined>;
   now: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;

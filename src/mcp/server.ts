@@ -240,7 +240,8 @@ export async function serve(ctx: CommandContext, opts: McpOptions): Promise<void
     return handled;
   });
 
-  const transport = new StdioServerTransport(stdin as Readable, ctx.io.stdout as unknown as Writable);
+  const stdout = ctx.io.stdoutStream?.() ?? ctx.io.stdout;
+  const transport = new StdioServerTransport(stdin as Readable, stdout as unknown as Writable);
   const closed = new Promise<void>((resolve) => {
     server.onclose = resolve;
   });
