@@ -7,13 +7,17 @@
 //   only. By default it also optimises it on background threads, and the exit waits for
 //   them: ~65 ms of CPU and ~35 MiB in every command that makes a request. Node 22 and 24
 //   do not wait (create took the same wall and CPU time and peak RSS with and without the
-//   flag), so there the flag is not set and node:v8 (~2 ms) is not loaded. Set first,
-//   before any compile: V8's code cache carries a hash of the flags, and a flag set later
-//   makes every cache written at exit mismatch the next compile. Off with ANYGEN_NO_LIFTOFF=1.
-// - A code cache of the two bundles under $XDG_CACHE_HOME/anygen (~/.cache/anygen):
-//   Node's own compile cache on Node >= 22.1, V8 cached data through vm.Script on Node
-//   20. A cache that cannot be read or written is skipped without a word; a corrupt or
-//   foreign one is rejected by its checksum and rewritten. Off with ANYGEN_NO_CODE_CACHE=1.
+//   flag), so there it is not set. Set first, before any compile: V8's code cache
+//   carries a hash of the flags, and a flag set later makes every cache written at exit
+//   mismatch the next compile; runs without it keep cache files of their own. Off with
+//   ANYGEN_NO_LIFTOFF=1.
+// - A code cache of the bundles under $XDG_CACHE_HOME/anygen (~/.cache/anygen): V8
+//   cached data through vm.Script, written at exit so that it holds every function the
+//   run compiled. (Node's own compile cache, on Node >= 22.1, writes its entries right
+//   after compiling, before the bundle runs: it holds the top level only, and create
+//   took 149 ms with it against 139 ms with this, on Node 22.) A cache that cannot be
+//   read or written is skipped without a word; a corrupt or foreign one is rejected by
+//   its checksum and rewritten. Off with ANYGEN_NO_CODE_CACHE=1.
 'use strict';
 
 const { join } = require('node:path');
@@ -26,16 +30,8 @@ const liftoff = /^v20\./.test(process.version) && !env.ANYGEN_NO_LIFTOFF;
 if (liftoff) require('node:v8').setFlagsFromString('--liftoff-only');
 
 const cacheDir = tested && !env.ANYGEN_NO_CODE_CACHE ? makeCacheDir() : undefined;
-const compileCache = require('node:module').enableCompileCache;
-if (cacheDir && typeof compileCache === 'function') {
-  // Node checks, writes and replaces its entries itself, at exit.
-  compileCache(join(cacheDir, 'node-compile-cache'));
-  require(join(dist, 'bin.cjs'));
-} else if (cacheDir) {
-  loadWithCache(join(dist, 'bin.cjs'), cacheDir);
-} else {
-  require(join(dist, 'bin.cjs'));
-}
+if (cacheDir) loadWithCache(join(dist, 'bin.cjs'), cacheDir);
+else require(join(dist, 'bin.cjs'));
 
 /** The cache folder, made 0700 if missing; undefined when it cannot be made. */
 function makeCacheDir() {
@@ -55,7 +51,7 @@ function makeCacheDir() {
 }
 
 /**
- * Node 20: runs a bundle as Node would (same wrapper, same require), compiled with the
+ * Runs a bundle as Node would (same wrapper, same require), compiled with the
  * V8 cached data stored beside it, and stores fresh data at exit when there was none or
  * V8 rejected it. The data then also holds the functions this run compiled.
  */
@@ -80,7 +76,7 @@ function loadWithCache(file, dir) {
     // The name says which file, build, flags and Node it belongs to; V8 checks the rest.
     // Data made without Liftoff-only is rejected with it (and the reverse): each keeps
     // its own file, so that ANYGEN_NO_LIFTOFF=1 runs do not rewrite the others' cache.
-    const name = path.slice(dist.length + 1).replace(/\W/g, '_') + (liftoff ? '' : '_full_wasm');
+    const name = path.slice(dist.length + 1).replace(/\W/g, '_') + (liftoff ? '_liftoff' : '');
     const cacheFile = join(dir, `${name}-${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}.v8`);
     let cachedData;
     try {
