@@ -313,6 +313,8 @@ function thirdPartyLicenses(results) {
     .sort((a, b) => a.name.localeCompare(b.name));
   const header =
     'Third-party code bundled into dist/ by scripts/build.mjs, with its licence texts.\n' +
-    `Packages: ${parts.map((p) => `${p.name}@${p.version}`).join(', ')}\n`;
+    `Packages: ${parts.map((p) => `${p.name}@${p.version}`).join(', ')}\n` +
+    "dist/llhttp_simd.wasm and dist/llhttp.wasm are undici's HTTP parser (llhttp, MIT, compiled to\n" +
+    "WebAssembly), written out byte for byte from undici's lib/llhttp/, where undici ships it.\n";
   return `${header}\n${parts.map((p) => `${'='.repeat(72)}\n${p.name}@${p.version} (${p.license})\n\n${p.text}\n`).join('\n')}`;
 }

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { envFor, runBin, sandbox, tempDir } from '../helpers/harness.js';
+import { builtinsProbe, envFor, runBin, sandbox, tempDir } from '../helpers/harness.js';
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -95,22 +95,14 @@ test('ANYGEN_NO_CODE_CACHE and ANYGEN_NO_LIFTOFF turn the techniques off', async
 test('create loads only what one request needs: no node:http, dns or fs/promises, and the HTTP parser from its own file', async (t) => {
   const s = await sandbox(t);
   const home = tempDir(t);
-  const list = join(home, 'modules.txt');
-  const preload = join(home, 'list-modules.cjs');
-  // Written at exit: every built-in module the process loaded, as Node lists them.
-  writeFileSync(
-    preload,
-    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`,
-  );
-  const r = await runBin(['create', '-p', 'modules'], {
-    env: envFor(s, home, { NODE_OPTIONS: `--require ${preload}` }),
-  });
+  const probe = builtinsProbe(home);
+  const r = await runBin(['create', '-p', 'modules'], { env: envFor(s, home, { NODE_OPTIONS: probe.nodeOptions }) });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Task ID: task_/m);
-  const loaded = readFileSync(list, 'utf8').split('\n');
-  assert.ok(loaded.includes('NativeModule net'), 'the list does not show the request was made');
+  const loaded = probe.loaded();
+  assert.ok(loaded.has('net'), 'the list does not show the request was made');
   for (const name of ['http', 'http2', 'dns', 'fs/promises', 'timers/promises', 'child_process']) {
-    assert.equal(loaded.includes(`NativeModule ${name}`), false, `create loaded node:${name}`);
+    assert.equal(loaded.has(name), false, `create loaded node:${name}`);
   }
   // undici's WebAssembly parser is a file of its own, not base64 inside the bundle.
   const dist = fileURLToPath(new URL('../../dist/', import.meta.url));

@@ -5,29 +5,24 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { envFor, runBin, sandbox, tempDir } from '../helpers/harness.js';
+import { builtinsProbe, envFor, runBin, sandbox, tempDir } from '../helpers/harness.js';
 
 const BIN = fileURLToPath(new URL('../../bin/anygen-image.js', import.meta.url));
 
 test('--help into a pipe builds no stdout stream: neither node:net nor node:tty is loaded', async (t) => {
   const home = tempDir(t);
-  const list = join(home, 'modules.txt');
-  const preload = join(home, 'list-modules.cjs');
-  writeFileSync(
-    preload,
-    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`,
-  );
-  const r = await runBin(['--help'], { env: envFor(undefined, home, { NODE_OPTIONS: `--require ${preload}` }) });
+  const probe = builtinsProbe(home);
+  const r = await runBin(['--help'], { env: envFor(undefined, home, { NODE_OPTIONS: probe.nodeOptions }) });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Usage: anygen-image /);
   assert.match(r.stdout, /Exit codes:/);
-  const loaded = readFileSync(list, 'utf8').split('\n');
-  assert.equal(loaded.includes('NativeModule tty'), false, 'node:tty was loaded');
-  assert.equal(loaded.includes('NativeModule net'), false, 'node:net was loaded');
+  const loaded = probe.loaded();
+  assert.equal(loaded.has('tty'), false, 'node:tty was loaded');
+  assert.equal(loaded.has('net'), false, 'node:net was loaded');
 });
 
 test('a command writing into a pipe whose reader is gone exits 0 without a word', async (t) => {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -242,3 +242,26 @@ export const CURSOR_CONTROL = /\u001b\[\d*[GKAJ]/;
 export const COLOUR = /\u001b\[(?!0?m)[\d;]*m/;
 /** Every escape sequence (CSI, including private modes like `?25l`). */
 export const ANY_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]/g;
+
+/**
+ * Lists the built-in modules a spawned CLI loads: pass `nodeOptions` as its NODE_OPTIONS
+ * (a preload that writes process.moduleLoadList at exit), then read `loaded()`.
+ */
+export function builtinsProbe(dir: string): { nodeOptions: string; loaded: () => Set<string> } {
+  const list = join(dir, 'modules.txt');
+  const preload = join(dir, 'list-modules.cjs');
+  writeFileSync(
+    preload,
+    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`,
+  );
+  return {
+    nodeOptions: `--require ${preload}`,
+    loaded: () =>
+      new Set(
+        readFileSync(list, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('NativeModule '))
+          .map((l) => l.slice('NativeModule '.length)),
+      ),
+  };
+}
