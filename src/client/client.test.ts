@@ -6,22 +6,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { sandbox, TEST_KEY, tempDir } from '../../test/helpers/harness.js';
-import { AnyGenError } from '../errors.js';
+import { rejection, sandbox, TEST_KEY, tempDir } from '../../test/helpers/harness.js';
 import { AnyGenClient, TRACKING_EXTRA } from './client.js';
 
 function client(url: string, extra: Partial<ConstructorParameters<typeof AnyGenClient>[0]> = {}) {
   return new AnyGenClient({ baseUrl: url, apiKey: TEST_KEY, retry: { retries: 0 }, ...extra });
-}
-
-async function rejection(p: Promise<unknown>): Promise<AnyGenError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof AnyGenError, `expected AnyGenError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
 }
 
 describe('AnyGenClient endpoints', () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli.js';
+import { AnyGenError } from '../../src/errors.js';
 import type { IO } from '../../src/io.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/server.js';
 
@@ -264,4 +265,15 @@ export function builtinsProbe(dir: string): { nodeOptions: string; loaded: () =>
           .map((l) => l.slice('NativeModule '.length)),
       ),
   };
+}
+
+/** The AnyGenError a call fails with; fails the test when it succeeds or throws anything else. */
+export async function rejection(p: Promise<unknown>): Promise<AnyGenError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof AnyGenError, `expected AnyGenError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the call to fail');
 }

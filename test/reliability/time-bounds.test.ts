@@ -10,19 +10,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
-import { AnyGenError, exitCodeFor } from '../../src/errors.js';
-import { BIN, envFor, sandbox, TEST_KEY, tempDir } from '../helpers/harness.js';
+import { type AnyGenError, exitCodeFor } from '../../src/errors.js';
+import { BIN, envFor, rejection, sandbox, TEST_KEY, tempDir } from '../helpers/harness.js';
 import { client, encodedAnswer, stalling, stub, trickling } from './helpers.js';
-
-async function rejection(p: Promise<unknown>): Promise<AnyGenError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof AnyGenError, `expected AnyGenError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 /** Runs `fn`, returning its error and the real time it took. */
 async function timed(fn: () => Promise<unknown>): Promise<{ err: AnyGenError; ms: number }> {
