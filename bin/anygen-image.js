@@ -73,11 +73,13 @@ function loadWithCache(file, dir) {
     if (mod) return mod.exports;
     const source = fs.readFileSync(path, 'utf8');
     const { size, mtimeMs } = fs.statSync(path);
-    // The name says which file, build, flags and Node it belongs to; V8 checks the rest.
-    // Data made without Liftoff-only is rejected with it (and the reverse): each keeps
-    // its own file, so that ANYGEN_NO_LIFTOFF=1 runs do not rewrite the others' cache.
-    const name = path.slice(dist.length + 1).replace(/\W/g, '_') + (liftoff ? '_liftoff' : '');
-    const cacheFile = join(dir, `${name}-${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}.v8`);
+    // The name says which file, flags and Node it belongs to, then which build; V8 checks
+    // the rest. Data made without Liftoff-only is rejected with it (and the reverse), as
+    // is another Node's: each keeps its own file, so that ANYGEN_NO_LIFTOFF=1 runs, or
+    // Node 20 and 22 taking turns, do not rewrite each other's cache. Older builds' files
+    // for the same name are dropped when a new one is stored.
+    const name = `${path.slice(dist.length + 1).replace(/\W/g, '_')}${liftoff ? '_liftoff' : ''}-${process.version}-${process.arch}`;
+    const cacheFile = join(dir, `${name}-${size}-${Math.trunc(mtimeMs)}.v8`);
     let cachedData;
     try {
       cachedData = fs.readFileSync(cacheFile);

@@ -54,7 +54,10 @@ const io: IO = {
   get stderrColumns() {
     return stderr.direct ? 0 : (process.stderr.columns ?? 0);
   },
-  stdoutStream: () => stdout.stream(),
+  runningLong() {
+    stdout.stream();
+    stderr.stream();
+  },
   get stdin() {
     return process.stdin;
   },

@@ -462,7 +462,7 @@ function createProgram(io: IO, version: string, state: ParseState): Command {
       // where the output goes to a pipe without them (src/stdio.ts). Help is plain text: no
       // colour to keep or strip.
       getOutHelpWidth: () => io.stdoutColumns ?? 80,
-      getErrHelpWidth: () => (io.stderrIsTTY && io.stderrColumns) || 80,
+      getErrHelpWidth: () => (io.stderrIsTTY ? (io.stderrColumns ?? 80) : 80),
       getOutHasColors: () => false,
       getErrHasColors: () => false,
       outputError: (s) => {

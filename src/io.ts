@@ -19,10 +19,11 @@ export interface IO {
   stderrColumns?: number;
   stdin?: NodeJS.ReadableStream;
   /**
-   * Node's stream for stdout, for a long-lived writer that waits on backpressure (the
-   * MCP server); `stdout` itself may write straight to the descriptor.
+   * The command will run for a while (a wait, a batch, a server): from here on stdout
+   * and stderr go through Node's streams, so that a reader that stops reading never
+   * holds off signals and timers (src/stdio.ts).
    */
-  stdoutStream?: () => NodeJS.WritableStream;
+  runningLong?: () => void;
   env: Record<string, string | undefined>;
   now: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FdSink } from './stdio.js';
+import { DIRECT_LIMIT, FdSink } from './stdio.js';
 
 /** A stand-in for Node's stream: records what reached it. */
 function fakeStream() {
@@ -118,4 +118,40 @@ test('a terminal (or anything not a plain file) goes through the stream from the
   });
   assert.deepEqual(fake.got, ['shown\n', '']);
   assert.equal(flushed, true);
+});
+
+test(`past ${DIRECT_LIMIT} bytes the stream takes over, in order: a pipe never holds a write(2) for long`, () => {
+  const fake = fakeStream();
+  const direct: string[] = [];
+  const sink = new FdSink(1, {
+    direct: true,
+    open: () => fake.stream,
+    onBrokenPipe: () => assert.fail('no EPIPE here'),
+    write: (_fd, bytes, offset) => {
+      direct.push(bytes.subarray(offset).toString());
+      return bytes.length - offset;
+    },
+  });
+  const half = 'a'.repeat(DIRECT_LIMIT / 2);
+  sink.write(half);
+  sink.write(half);
+  assert.equal(sink.direct, true);
+  sink.write('b');
+  sink.write('c');
+  assert.deepEqual(direct, [half, half]);
+  assert.deepEqual(fake.got, ['b', 'c']);
+  assert.equal(sink.direct, false);
+});
+
+test('stream() hands every later write to the stream (a command that runs for a while)', () => {
+  const fake = fakeStream();
+  const sink = new FdSink(2, {
+    direct: true,
+    open: () => fake.stream,
+    onBrokenPipe: () => {},
+    write: () => assert.fail('not written directly after stream()'),
+  });
+  assert.equal(sink.stream(), fake.stream);
+  sink.write('waiting\n');
+  assert.deepEqual(fake.got, ['waiting\n']);
 });

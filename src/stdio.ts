@@ -4,11 +4,19 @@
  * stream for one (the tty, net and stream modules behind process.stdout) costs 3–5 ms
  * of every start, more than the writing. So a pipe, a file or a socket is written with
  * write(2), and Node's stream is built only when one is needed: for a terminal (the
- * spinner draws on it) or anything else that is not a plain file, for a long-lived
- * writer that wants backpressure (the MCP server), and once a write would block.
+ * spinner draws on it) or anything else that is not a plain file, once a write would
+ * block, and wherever a write(2) could wait on a reader. A pipe handed over by a shell
+ * or by Node is blocking, and a process blocked in write(2) runs no signal handler or
+ * timer: Ctrl-C, --timeout and polling would wait for the reader. So only the first
+ * DIRECT_LIMIT bytes go direct (less than any pipe or socket buffer holds), and the
+ * commands that run for a while (waits, batches, the MCP server) switch to the stream
+ * when they start (`stream()`).
  */
 import { fstatSync, writeSync } from 'node:fs';
 import type { Sink } from './io.js';
+
+/** Bytes written with write(2) at most: a pipe holds 16 KiB on macOS, 64 KiB on Linux. */
+export const DIRECT_LIMIT = 8 * 1024;
 
 export interface FdSinkOptions {
   /** Node's stream for the descriptor, built on first call. */
@@ -26,6 +34,7 @@ export class FdSink implements Sink {
   private readonly opts: FdSinkOptions;
   private writing: boolean;
   private broken = false;
+  private written = 0;
   private real: NodeJS.WriteStream | undefined;
 
   constructor(fd: number, opts: FdSinkOptions) {
@@ -43,6 +52,8 @@ export class FdSink implements Sink {
     if (this.broken) return true;
     if (!this.writing) return this.stream().write(text);
     const bytes = typeof text === 'string' ? Buffer.from(text) : Buffer.from(text.buffer, text.byteOffset, text.length);
+    this.written += bytes.length;
+    if (this.written > DIRECT_LIMIT) return this.stream().write(bytes);
     const write = this.opts.write ?? writeSync;
     let at = 0;
     try {
@@ -63,7 +74,7 @@ export class FdSink implements Sink {
     }
   }
 
-  /** Node's stream; every later write goes through it. */
+  /** Node's stream; every later write goes through it (also: the command runs for a while). */
   stream(): NodeJS.WriteStream {
     this.writing = false;
     this.real ??= this.opts.open();

@@ -104,6 +104,7 @@ async function runItems(ctx: CommandContext, opts: BatchOptions, plan: BatchPlan
   }
   const live = { running: 0 };
   const slow = { pausedUntil: 0 };
+  ctx.io.runningLong?.();
   const progress = await createBatchProgress(
     ctx.out,
     () => ({

@@ -101,6 +101,7 @@ export async function waitWithProgress<T>(
   /** Asked only when giving up, so it can say what was learnt while waiting. */
   giveUp: () => GiveUp,
 ): Promise<T> {
+  ctx.io.runningLong?.();
   const progress = await createProgress(ctx.out, subject);
   try {
     return await waitUntil(read, judge, {

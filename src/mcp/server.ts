@@ -206,6 +206,8 @@ async function callTool(
 }
 
 export async function serve(ctx: CommandContext, opts: McpOptions): Promise<void> {
+  // A server: its replies wait on 'drain', and a host that reads stderr late must not stop it.
+  ctx.io.runningLong?.();
   // What the CLI refuses at start it refuses here at start too (exit 2), not on every call.
   const net: NetworkOptions = {
     ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
@@ -240,8 +242,7 @@ export async function serve(ctx: CommandContext, opts: McpOptions): Promise<void
     return handled;
   });
 
-  const stdout = ctx.io.stdoutStream?.() ?? ctx.io.stdout;
-  const transport = new StdioServerTransport(stdin as Readable, stdout as unknown as Writable);
+  const transport = new StdioServerTransport(stdin as Readable, ctx.io.stdout as unknown as Writable);
   const closed = new Promise<void>((resolve) => {
     server.onclose = resolve;
   });
