@@ -8,7 +8,7 @@
  * block, and wherever a write(2) could wait on a reader. A pipe handed over by a shell
  * or by Node is blocking, and a process blocked in write(2) runs no signal handler or
  * timer: Ctrl-C, --timeout and polling would wait for the reader. So only the first
- * DIRECT_LIMIT bytes go direct (less than any pipe or socket buffer holds), and the
+ * DIRECT_LIMIT bytes go direct (less than a pipe or socket buffer normally holds), and the
  * commands that run for a while (waits, batches, the MCP server) switch to the stream
  * when they start (`stream()`).
  */
@@ -79,12 +79,6 @@ export class FdSink implements Sink {
     this.writing = false;
     this.real ??= this.opts.open();
     return this.real;
-  }
-
-  /** For writers that wait on 'drain' (after a write returned false, only the stream can). */
-  once(event: string, listener: () => void): this {
-    this.stream().once(event, listener);
-    return this;
   }
 
   /** Calls back once everything written has been handed to the OS. */
