@@ -367,7 +367,7 @@ const TIMING_CASES = [
     note: 'no Liftoff-only',
   },
   // The same request made by undici alone (scripts/bench-floor.cjs): the floor under create.
-  { id: 'floor', floor: true, args: ['create'], label: 'one undici POST alone (the floor under create)' },
+  { id: 'floor', floor: true, label: 'one undici POST alone (the floor under create)' },
 ];
 
 /**
@@ -387,7 +387,7 @@ async function buildFloor(dir) {
     format: 'cjs',
     minify: true,
     logLevel: 'warning',
-    plugins: [...plugins.stubs, plugins.lazyBuiltins, plugins.wasmFiles],
+    plugins: [...plugins.stubs, plugins.lazyBuiltins, ...plugins.wasmFiles],
   });
   await plugins.writeWasmFiles(dir);
   return outfile;
@@ -426,7 +426,7 @@ async function timeCases(opts, sandbox, baseEnv, mode, log, floor) {
     })),
   ];
   const samples = Object.fromEntries(runners.map((r) => [r.id, []]));
-  const createCases = TIMING_CASES.filter((c) => c.args[0] === 'create').length;
+  const createCases = TIMING_CASES.filter((c) => c.floor || c.args[0] === 'create').length;
   const createsAtStart = sandbox.stats.byRoute.create ?? 0;
   for (let round = 0; round < opts.runs; round++) {
     for (let i = 0; i < runners.length; i++) {

@@ -137,20 +137,14 @@ export const lazyBuiltins = {
  * The CommonJS bundles only: the library keeps undici's own.
  */
 const WASM = { 'llhttp_simd-wasm': 'llhttp_simd.wasm', 'llhttp-wasm': 'llhttp.wasm' };
-export const wasmFiles = {
-  name: 'wasm-files',
-  setup(b) {
-    b.onResolve({ filter: /\/llhttp\/llhttp(_simd)?-wasm(\.js)?$/ }, (args) =>
-      /\/node_modules\/undici\//.test(args.importer.replaceAll('\\', '/'))
-        ? { path: args.path.replace(/^.*\//, '').replace(/\.js$/, ''), namespace: 'wasm-file' }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'wasm-file' }, ({ path }) => ({
-      contents: `module.exports = require('node:fs').readFileSync(require('node:path').join(__dirname, ${JSON.stringify(WASM[path])}));`,
-      loader: 'js',
-    }));
-  },
-};
+export const wasmFiles = Object.entries(WASM).map(([mod, file]) =>
+  stub(
+    `wasm-file-${file}`,
+    new RegExp(`/llhttp/${mod}(\\.js)?$`),
+    /\/node_modules\/undici\//,
+    `module.exports = require('node:fs').readFileSync(require('node:path').join(__dirname, ${JSON.stringify(file)}));`,
+  ),
+);
 export async function writeWasmFiles(outDir) {
   const undici = join(ROOT, 'node_modules/undici/lib/llhttp');
   for (const [mod, file] of Object.entries(WASM)) {

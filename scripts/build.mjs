@@ -177,7 +177,7 @@ for (const bundle of BUNDLES) {
       }),
       ...stubs,
       lazyBuiltins,
-      wasmFiles,
+      ...wasmFiles,
       mcpSdkApart,
     ],
   });
@@ -247,7 +247,7 @@ for (const bundle of BUNDLES) {
       },
       ...stubs,
       lazyBuiltins,
-      wasmFiles,
+      ...wasmFiles,
       mcpSdkApart,
     ],
   });

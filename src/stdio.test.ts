@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DIRECT_LIMIT, FdSink } from './stdio.js';
+import { DIRECT_LIMIT, FdSink, type FdSinkOptions } from './stdio.js';
 
 /** A stand-in for Node's stream: records what reached it. */
 function fakeStream() {
@@ -13,6 +13,16 @@ function fakeStream() {
     },
   };
   return { stream: stream as unknown as NodeJS.WriteStream, got };
+}
+
+/** A direct sink for stdout over `fake`, where a broken pipe fails the test unless `over` says otherwise. */
+function sinkOver(fake: ReturnType<typeof fakeStream>, over: Partial<FdSinkOptions>): FdSink {
+  return new FdSink(1, {
+    direct: true,
+    open: () => fake.stream,
+    onBrokenPipe: () => assert.fail('no EPIPE here'),
+    ...over,
+  });
 }
 
 test('a pipe or file is written with write(2), in full across short writes, and no stream is built', () => {
@@ -47,10 +57,7 @@ test('a write that would block hands the rest, and every later write, to the str
   const fake = fakeStream();
   let calls = 0;
   const direct: string[] = [];
-  const sink = new FdSink(1, {
-    direct: true,
-    open: () => fake.stream,
-    onBrokenPipe: () => assert.fail('no EPIPE here'),
+  const sink = sinkOver(fake, {
     write: (_fd, bytes, offset) => {
       calls++;
       if (calls === 2) throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
@@ -85,10 +92,7 @@ test('a reader that went away (EPIPE) is reported once, and later writes are dro
 });
 
 test('any other write error is not swallowed', () => {
-  const sink = new FdSink(1, {
-    direct: true,
-    open: () => fakeStream().stream,
-    onBrokenPipe: () => {},
+  const sink = sinkOver(fakeStream(), {
     write: () => {
       throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
     },
@@ -98,12 +102,7 @@ test('any other write error is not swallowed', () => {
 
 test('a terminal (or anything not a plain file) goes through the stream from the start', () => {
   const fake = fakeStream();
-  const sink = new FdSink(1, {
-    direct: false,
-    open: () => fake.stream,
-    onBrokenPipe: () => {},
-    write: () => assert.fail('not written directly'),
-  });
+  const sink = sinkOver(fake, { direct: false, write: () => assert.fail('not written directly') });
   sink.write('shown\n');
   let flushed = false;
   sink.flush(() => {
@@ -116,10 +115,7 @@ test('a terminal (or anything not a plain file) goes through the stream from the
 test(`past ${DIRECT_LIMIT} bytes the stream takes over, in order: a pipe never holds a write(2) for long`, () => {
   const fake = fakeStream();
   const direct: string[] = [];
-  const sink = new FdSink(1, {
-    direct: true,
-    open: () => fake.stream,
-    onBrokenPipe: () => assert.fail('no EPIPE here'),
+  const sink = sinkOver(fake, {
     write: (_fd, bytes, offset) => {
       direct.push(bytes.subarray(offset).toString());
       return bytes.length - offset;
@@ -138,12 +134,7 @@ test(`past ${DIRECT_LIMIT} bytes the stream takes over, in order: a pipe never h
 
 test('stream() hands every later write to the stream (a command that runs for a while)', () => {
   const fake = fakeStream();
-  const sink = new FdSink(2, {
-    direct: true,
-    open: () => fake.stream,
-    onBrokenPipe: () => {},
-    write: () => assert.fail('not written directly after stream()'),
-  });
+  const sink = sinkOver(fake, { write: () => assert.fail('not written directly after stream()') });
   assert.equal(sink.stream(), fake.stream);
   sink.write('waiting\n');
   assert.deepEqual(fake.got, ['waiting\n']);

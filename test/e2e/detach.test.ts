@@ -9,7 +9,17 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Sandbox } from '../../src/sandbox/server.js';
-import { envFor, json, type RunResult, runBin, runInPty, sandbox, TEST_KEY, tempDir } from '../helpers/harness.js';
+import {
+  createWithCli,
+  envFor,
+  json,
+  type RunResult,
+  runBin,
+  runInPty,
+  sandbox,
+  TEST_KEY,
+  tempDir,
+} from '../helpers/harness.js';
 import { entryAt, exited, reap } from '../helpers/watchers.js';
 import { assertCleanError } from '../reliability/helpers.js';
 
@@ -40,17 +50,11 @@ function detached(t: After, r: RunResult): Detached {
   return d;
 }
 
-async function create(env: Record<string, string | undefined>, prompt: string): Promise<string> {
-  const r = await runBin(['--json', 'create', '-p', prompt], { env });
-  assert.equal(r.code, 0, r.stderr);
-  return json(r).task_id as string;
-}
-
 describe('--detach returns at once with the task, the watcher and its log', () => {
   test('poll --detach: the watcher waits, downloads to --output and records completed', async (t) => {
     const s = await sandbox(t, { readsToComplete: 2 });
     const { home, state, env } = setup(t, s);
-    const taskId = await create(env, 'A detached poster');
+    const taskId = await createWithCli(env, 'A detached poster');
     const out = join(home, 'out');
     const d = detached(
       t,
@@ -79,7 +83,7 @@ describe('--detach returns at once with the task, the watcher and its log', () =
   test('human mode prints Task ID, Watcher PID and Log', async (t) => {
     const s = await sandbox(t);
     const { env } = setup(t, s);
-    const taskId = await create(env, 'A poster');
+    const taskId = await createWithCli(env, 'A poster');
     const r = await runBin(['poll', '--task-id', taskId, '--detach'], { env });
     assert.equal(r.code, 0, r.stderr);
     const pid = Number(/^Watcher PID: (\d+)$/m.exec(r.stdout)?.[1]);
@@ -116,7 +120,7 @@ describe('--detach returns at once with the task, the watcher and its log', () =
   test('get-messages --wait --detach --output: the watcher saves the revision as _v1', async (t) => {
     const s = await sandbox(t, { replyReads: 2 });
     const { home, state, env } = setup(t, s);
-    const taskId = await create(env, 'A bright poster');
+    const taskId = await createWithCli(env, 'A bright poster');
     const out = join(home, 'out');
     assert.equal((await runBin(['poll', '--task-id', taskId, '--output', out], { env })).code, 0);
     const sent = await runBin(['send-message', '--task-id', taskId, '--message', 'make it darker'], { env });
@@ -147,7 +151,7 @@ describe('--detach returns at once with the task, the watcher and its log', () =
   test('a key given with --api-key reaches the watcher, never its command line', async (t) => {
     const s = await sandbox(t, { readsToComplete: 3 });
     const { state, env } = setup(t, s);
-    const taskId = await create(env, 'A poster');
+    const taskId = await createWithCli(env, 'A poster');
     const noKey = { ...env, ANYGEN_API_KEY: undefined };
     const d = detached(
       t,
@@ -172,7 +176,7 @@ describe('the watcher outlives its caller', () => {
   test('started from a terminal whose session ends (hang-up), it still finishes and records completed', async (t) => {
     const s = await sandbox(t, { readsToComplete: 3 });
     const { state, env } = setup(t, s);
-    const taskId = await create(env, 'A poster');
+    const taskId = await createWithCli(env, 'A poster');
     const r = await runInPty(['poll', '--task-id', taskId, '--detach', '--interval', '1'], { env, columns: 80 });
     assert.equal(r.code, 0, r.output);
     const pid = Number(/Watcher PID: (\d+)/.exec(r.output)?.[1]);
@@ -190,7 +194,7 @@ describe('the watcher outlives its caller', () => {
   test('keeps --timeout: a task that never completes ends in wait_timeout, which status shows', async (t) => {
     const s = await sandbox(t);
     const { state, env } = setup(t, s);
-    const taskId = await create(env, 'A slow poster [reads 100000]');
+    const taskId = await createWithCli(env, 'A slow poster [reads 100000]');
     const d = detached(
       t,
       await runBin(['--json', 'poll', '--task-id', taskId, '--detach', '--timeout', '1', '--interval', '1'], { env }),
@@ -207,7 +211,7 @@ describe('the watcher outlives its caller', () => {
   test('a second detach for a task already watched starts no second watcher', async (t) => {
     const s = await sandbox(t);
     const { state, env } = setup(t, s);
-    const taskId = await create(env, 'A slow poster [reads 100000]');
+    const taskId = await createWithCli(env, 'A slow poster [reads 100000]');
     const args = ['--json', 'poll', '--task-id', taskId, '--detach', '--timeout', '3', '--interval', '1'];
     const first = detached(t, await runBin(args, { env }));
     const second = detached(t, await runBin(args, { env }));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { envFor, json, runBin, sandbox, tempDir } from '../helpers/harness.js';
+import { createWithCli, envFor, json, runBin, sandbox, tempDir } from '../helpers/harness.js';
 import { entryAt, historyAt } from '../helpers/watchers.js';
 import { assertCleanError } from '../reliability/helpers.js';
 
@@ -18,19 +18,13 @@ function setup(home: string, s: Awaited<ReturnType<typeof sandbox>>, extra: Reco
   return { state, env: envFor(s, home, { XDG_STATE_HOME: state, ...extra }) };
 }
 
-async function create(env: Record<string, string | undefined>, prompt: string): Promise<string> {
-  const r = await runBin(['--json', 'create', '-p', prompt], { env });
-  assert.equal(r.code, 0, r.stderr);
-  return json(r).task_id as string;
-}
-
 describe('what the history records', () => {
   test('0600 in a 0700 folder, with id, URL, operation, 200 characters of prompt, times, status and versioned files', async (t) => {
     const s = await sandbox(t);
     const home = tempDir(t);
     const { state, env } = setup(home, s);
     const prompt = `A poster of a lighthouse ${'and the sea '.repeat(30)}`.trim();
-    const taskId = await create(env, prompt);
+    const taskId = await createWithCli(env, prompt);
     const folder = join(state, 'anygen');
     assert.equal(statSync(folder).mode & 0o777, 0o700);
     assert.equal(statSync(join(folder, 'history.json')).mode & 0o777, 0o600);
@@ -60,7 +54,7 @@ describe('what the history records', () => {
     const s = await sandbox(t);
     const home = tempDir(t);
     const { state, env } = setup(home, s, { ANYGEN_NO_HISTORY: '1' });
-    const taskId = await create(env, 'A quiet poster');
+    const taskId = await createWithCli(env, 'A quiet poster');
     const poll = await runBin(['poll', '--task-id', taskId, '--output', join(home, 'out')], { env });
     assert.equal(poll.code, 0, poll.stderr);
     assert.equal(existsSync(state), false, 'a state folder was made');
@@ -75,7 +69,7 @@ describe('what the history records', () => {
     const s = await sandbox(t);
     const home = tempDir(t);
     const { state, env } = setup(home, s);
-    const ids = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => create(env, `Poster number ${n}`)));
+    const ids = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => createWithCli(env, `Poster number ${n}`)));
     assert.equal(new Set(ids).size, 6);
     const recorded = historyAt(state).tasks;
     assert.deepEqual(recorded.map((e) => e.task_id).sort(), [...ids].sort());
@@ -90,7 +84,7 @@ describe('tasks', () => {
     const home = tempDir(t);
     const { env } = setup(home, s);
     const ids: string[] = [];
-    for (const n of [1, 2, 3]) ids.push(await create(env, `Poster ${n}`));
+    for (const n of [1, 2, 3]) ids.push(await createWithCli(env, `Poster ${n}`));
     // Reading the oldest again must not move it up: newest first is by creation.
     assert.equal((await runBin(['poll', '--task-id', ids[0] as string], { env })).code, 0);
 
@@ -131,7 +125,7 @@ describe('status', () => {
     const s = await sandbox(t);
     const home = tempDir(t);
     const { state, env } = setup(home, s);
-    const taskId = await create(env, 'A poster [reads 1000]');
+    const taskId = await createWithCli(env, 'A poster [reads 1000]');
     const pending = await runBin(['--json', 'status', '--task-id', taskId], { env });
     assert.equal(pending.code, 0, pending.stderr);
     assert.ok(['pending', 'processing'].includes(json(pending).status as string), pending.stdout);
@@ -140,7 +134,7 @@ describe('status', () => {
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, new RegExp(taskId));
 
-    const done = await create(env, 'A finished poster');
+    const done = await createWithCli(env, 'A finished poster');
     const out = join(home, 'out');
     const poll = await runBin(['--json', 'poll', '--task-id', done, '--output', out], { env });
     assert.equal(poll.code, 0, poll.stderr);

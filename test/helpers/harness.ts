@@ -277,3 +277,10 @@ export async function rejection(p: Promise<unknown>): Promise<AnyGenError> {
   }
   assert.fail('expected the call to fail');
 }
+
+/** A task made the way users make one (`create --json`, so the history records it); its id. */
+export async function createWithCli(env: Record<string, string | undefined>, prompt: string): Promise<string> {
+  const r = await runBin(['--json', 'create', '-p', prompt], { env });
+  assert.equal(r.code, 0, r.stderr);
+  return json(r).task_id as string;
+}
